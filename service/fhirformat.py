@@ -1,0 +1,336 @@
+"""FHIR R4 JSON and XML, as bytes in and out, to and from FHIR JSON dicts.
+
+Everything inside Harmonise works on the FHIR JSON form (a dict, decimals kept as ``Decimal`` so
+that ``2.50`` stays ``2.50``). XML is converted at this edge, using the R4B models' own element
+metadata (names, order, cardinality, primitive types), because fhir.resources' XML reader fails on
+valid FHIR (a repeating primitive that carries only an extension) and its writer writes
+``Element.id`` as a child element instead of an attribute.
+
+XML is parsed with DTDs, entity resolution and network access off, and any DOCTYPE is refused
+before its content is read: FHIR forbids DTDs in resources.
+"""
+
+from decimal import Decimal
+from functools import cache
+from typing import Any, Final
+
+import simplejson
+from fhir.resources.R4B import get_fhir_model_class
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
+from fhir_core.utils import determine_version_prefix, get_fhir_type_name, is_list_type, is_primitive_type
+from lxml import etree
+
+FHIR_NS: Final = "http://hl7.org/fhir"
+XHTML_NS: Final = "http://www.w3.org/1999/xhtml"
+MAX_JSON_DEPTH: Final = 200
+
+JsonDict = dict[str, Any]
+
+
+class FormatError(ValueError):
+    """Bytes that are not readable FHIR JSON or XML; ``path`` names the element where known."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise FormatError(f"the key '{key}' appears twice in one JSON object")
+        result[key] = value
+    return result
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of a parsed JSON value, stopping once past ``limit``."""
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > limit:
+            return deepest
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def parse_json(data: bytes) -> JsonDict:
+    """FHIR JSON bytes to a dict. Raises FormatError with a plain-words reason."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"the file is not UTF-8 text (byte {exc.start} is invalid)") from None
+    try:
+        value = simplejson.loads(text, use_decimal=True, object_pairs_hook=_no_duplicate_keys)
+    except simplejson.JSONDecodeError as exc:
+        raise FormatError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise FormatError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
+    if _depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise FormatError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        raise FormatError("not a FHIR resource: the top level must be a JSON object with a resourceType")
+    return value
+
+
+def to_json(resource: JsonDict, *, pretty: bool = True) -> bytes:
+    """A FHIR JSON dict to bytes, decimals written exactly as they were read."""
+    text = simplejson.dumps(
+        resource, use_decimal=True, ensure_ascii=False, indent=2 if pretty else None,
+        separators=None if pretty else (",", ":"),
+    )
+    return (text + "\n").encode("utf-8") if pretty else text.encode("utf-8")
+
+
+# --- model metadata ----------------------------------------------------------------------------
+
+_INTEGER_TYPES: Final = frozenset({"integer", "positiveInt", "unsignedInt", "integer64"})
+
+
+class _Element:
+    """What the XML conversion needs to know of one element of a FHIR type."""
+
+    __slots__ = ("name", "is_list", "is_primitive", "type_name")
+
+    def __init__(self, name: str, is_list: bool, is_primitive: bool, type_name: str) -> None:
+        self.name, self.is_list, self.is_primitive, self.type_name = name, is_list, is_primitive, type_name
+
+
+@cache
+def _elements(type_name: str) -> dict[str, _Element]:
+    """The elements of a FHIR type by JSON name, in the order FHIR XML requires."""
+    klass: type[FHIRAbstractModel] = get_fhir_model_class(type_name)
+    prefix = determine_version_prefix(klass.__module__)
+    by_alias = {field.alias or name: field for name, field in klass.model_fields.items()}
+    result: dict[str, _Element] = {}
+    for name in klass.elements_sequence():
+        field = by_alias.get(name)
+        if field is None or name == "resourceType":
+            continue
+        result[name] = _Element(
+            name, is_list_type(field), is_primitive_type(field), get_fhir_type_name(field, prefix=prefix)
+        )
+    return result
+
+
+def _is_resource_type(type_name: str) -> bool:
+    return type_name in ("Resource", "DomainResource")
+
+
+# --- XML in ------------------------------------------------------------------------------------
+
+
+def _safe_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+        huge_tree=False, remove_pis=True,
+    )
+
+
+def parse_xml(data: bytes) -> JsonDict:
+    """FHIR XML bytes to a FHIR JSON dict. Raises FormatError; never resolves an entity."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf").lower()
+    if b"<!doctype" in data.lower() or b"<!entity" in head:
+        raise FormatError("the XML declares a DOCTYPE or entities; FHIR forbids them, so it was not read")
+    try:
+        root = etree.fromstring(data, parser=_safe_parser())
+    except etree.XMLSyntaxError as exc:
+        raise FormatError(f"not well-formed XML: {exc.msg}") from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise FormatError("the XML declares a DOCTYPE; FHIR forbids it, so it was not read")
+    qname = etree.QName(root)
+    if qname.namespace != FHIR_NS:
+        raise FormatError(f"the root element <{qname.localname}> is not in the FHIR namespace {FHIR_NS}")
+    return _resource_from_xml(root, qname.localname)
+
+
+def _resource_from_xml(node: etree._Element, path: str) -> JsonDict:
+    resource_type = etree.QName(node).localname
+    try:
+        _elements(resource_type)
+    except (KeyError, ValueError, AttributeError):
+        raise FormatError(f"'{resource_type}' is not a FHIR R4 resource type", path) from None
+    result: JsonDict = {"resourceType": resource_type}
+    result.update(_complex_from_xml(node, resource_type, path, is_resource=True))
+    return result
+
+
+def _primitive_value(text: str, type_name: str, path: str) -> Any:
+    if type_name == "boolean":
+        if text not in ("true", "false"):
+            raise FormatError(f"'{text}' is not a boolean (true or false)", path)
+        return text == "true"
+    if type_name in _INTEGER_TYPES:
+        try:
+            return int(text)
+        except ValueError:
+            raise FormatError(f"'{text}' is not an integer", path) from None
+    if type_name == "decimal":
+        try:
+            return Decimal(text)
+        except ArithmeticError:
+            raise FormatError(f"'{text}' is not a decimal number", path) from None
+    return text
+
+
+def _complex_from_xml(node: etree._Element, type_name: str, path: str, is_resource: bool = False) -> JsonDict:
+    elements = _elements(type_name)
+    result: JsonDict = {}
+    for attribute, value in node.attrib.items():
+        if attribute == "id" and not is_resource:
+            result["id"] = value
+        elif attribute == "url" and type_name == "Extension":
+            result["url"] = value
+        elif not attribute.startswith("{"):
+            raise FormatError(f"unexpected attribute '{attribute}'", path)
+    counts: dict[str, int] = {}
+    extras: dict[str, list[JsonDict | None]] = {}
+    for child in node:
+        if not isinstance(child.tag, str):
+            continue  # comments: JSON has no place for them
+        qname = etree.QName(child)
+        name = qname.localname
+        element = elements.get(name)
+        if element is None or (qname.namespace != FHIR_NS and element.type_name != "xhtml"):
+            raise FormatError(f"unknown element <{name}> in {type_name}", f"{path}.{name}")
+        index = counts.get(name, 0)
+        counts[name] = index + 1
+        if index and not element.is_list:
+            raise FormatError(f"<{name}> may appear only once", f"{path}.{name}")
+        child_path = f"{path}.{name}[{index}]" if element.is_list else f"{path}.{name}"
+        value, extra = _element_from_xml(child, element, child_path)
+        if element.is_list:
+            result.setdefault(name, []).append(value)
+            extras.setdefault(name, []).append(extra)
+        else:
+            if value is not None:
+                result[name] = value
+            if extra is not None:
+                result[f"_{name}"] = extra
+    for name, items in extras.items():
+        # A repeating primitive with extensions: JSON keeps values and extensions in two
+        # parallel arrays, with null where one side has nothing.
+        if any(item is not None for item in items):
+            result[f"_{name}"] = items
+            if all(value is None for value in result[name]):
+                del result[name]
+    return result
+
+
+def _element_from_xml(child: etree._Element, element: _Element, path: str) -> tuple[Any, JsonDict | None]:
+    """(value, primitive extension object or None) of one XML child element."""
+    if element.type_name == "xhtml":
+        if etree.QName(child).namespace != XHTML_NS:
+            raise FormatError("the narrative <div> must be in the XHTML namespace", path)
+        return etree.tostring(child, encoding="unicode", with_tail=False), None
+    if _is_resource_type(element.type_name):
+        inner = [c for c in child if isinstance(c.tag, str)]
+        if len(inner) != 1:
+            raise FormatError("must hold exactly one resource", path)
+        return _resource_from_xml(inner[0], path), None
+    if not element.is_primitive:
+        return _complex_from_xml(child, element.type_name, path), None
+    raw = child.get("value")
+    value = None if raw is None else _primitive_value(raw, element.type_name, path)
+    extra: JsonDict = {}
+    if child.get("id") is not None:
+        extra["id"] = child.get("id")
+    extensions = [c for c in child if isinstance(c.tag, str)]
+    for index, ext in enumerate(extensions):
+        if etree.QName(ext).localname != "extension":
+            raise FormatError(f"a primitive element may hold only extensions, not <{etree.QName(ext).localname}>", path)
+        extra.setdefault("extension", []).append(_complex_from_xml(ext, "Extension", f"{path}.extension[{index}]"))
+    if value is None and not extra:
+        raise FormatError("element has no value and no extension", path)
+    return value, (extra or None)
+
+
+# --- XML out -----------------------------------------------------------------------------------
+
+
+def to_xml(resource: JsonDict, *, pretty: bool = True) -> bytes:
+    """A FHIR JSON dict to FHIR XML bytes, elements in the order the specification requires."""
+    root = _resource_to_xml(resource)
+    if pretty:
+        _indent(root, 0)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8") + (b"\n" if pretty else b"")
+
+
+def _indent(node: etree._Element, level: int) -> None:
+    """Indent FHIR elements, leaving narrative XHTML exactly as it was (its whitespace is content)."""
+    children = [c for c in node if etree.QName(c).namespace == FHIR_NS or etree.QName(c).localname == "div"]
+    if not children:
+        return
+    node.text = "\n" + "  " * (level + 1)
+    for child in children:
+        child.tail = "\n" + "  " * (level + 1)
+        if etree.QName(child).namespace == FHIR_NS:
+            _indent(child, level + 1)
+    children[-1].tail = "\n" + "  " * level
+
+
+def _resource_to_xml(resource: JsonDict) -> etree._Element:
+    node = etree.Element(f"{{{FHIR_NS}}}{resource['resourceType']}", nsmap={None: FHIR_NS})
+    _fill_xml(node, resource, resource["resourceType"], is_resource=True)
+    return node
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _fill_xml(node: etree._Element, data: JsonDict, type_name: str, is_resource: bool = False) -> None:
+    if not is_resource and "id" in data:
+        node.set("id", str(data["id"]))
+    if type_name == "Extension" and "url" in data:
+        node.set("url", str(data["url"]))
+    for name, element in _elements(type_name).items():
+        if (name == "id" and not is_resource) or (name == "url" and type_name == "Extension"):
+            continue
+        value, extra = data.get(name), data.get(f"_{name}")
+        if value is None and extra is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        extras = extra if isinstance(extra, list) else [extra]
+        for index in range(max(len(values) if value is not None else 0, len(extras) if extra is not None else 0)):
+            item = values[index] if value is not None and index < len(values) else None
+            item_extra = extras[index] if extra is not None and index < len(extras) else None
+            _append_xml(node, name, element, item, item_extra)
+
+
+def _append_xml(parent: etree._Element, name: str, element: _Element, value: Any, extra: JsonDict | None) -> None:
+    if element.type_name == "xhtml":
+        parent.append(etree.fromstring(value.encode("utf-8"), parser=_safe_parser()))
+        return
+    child = etree.SubElement(parent, f"{{{FHIR_NS}}}{name}")
+    if _is_resource_type(element.type_name):
+        child.append(_resource_to_xml(value))
+    elif element.is_primitive:
+        if value is not None:
+            child.set("value", _text(value))
+        if extra:
+            if "id" in extra:
+                child.set("id", str(extra["id"]))
+            for ext in extra.get("extension", []):
+                _fill_xml(etree.SubElement(child, f"{{{FHIR_NS}}}extension"), ext, "Extension")
+    else:
+        _fill_xml(child, value, element.type_name)
+
+
+def parse(data: bytes, filename: str = "") -> JsonDict:
+    """Bytes of either format to a FHIR JSON dict; XML is recognised by its first character."""
+    stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if filename.lower().endswith(".xml") or stripped.startswith(b"<"):
+        return parse_xml(data)
+    return parse_json(data)
