@@ -1,0 +1,22 @@
+# The two set-up commands of the README. Each is safe to run again.
+#   make demo   install, then run the main job on the embedded default
+#   make test   install, then run every test (this is what .ci/run runs)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test install
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+install: $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+
+demo: install
+	$(BIN)/harmonise validate --strict
+
+test: install
+	$(BIN)/python -m pytest

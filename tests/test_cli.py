@@ -1,0 +1,69 @@
+"""The harmonise command as a network lead or a script meets it: output, exit codes, --help."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import app
+
+from .conftest import EXTERNAL, GUIDELINES, PATHWAYS, minimal_pathway, write_json
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_strict_validation_of_the_sample_network_passes_and_prints_a_summary() -> None:
+    result = run("validate", "--strict", str(PATHWAYS), str(GUIDELINES))
+    assert result.exit_code == 0, result.output
+    assert "0 error(s), 0 warning(s)" in result.output
+    assert "Pathways by topic and trust" in result.output
+    assert "network guidelines" in result.output
+
+
+def test_validate_with_no_paths_reads_the_default_folders() -> None:
+    result = run("validate", "--format", "json")
+    report = json.loads(result.output)
+    assert result.exit_code == 0
+    assert report["ok"] and report["errors"] == 0
+    assert {Path(item["file"]).parts[-4] for item in report["loaded"] if item["kind"] == "trust-pathway"} == {"pathways"}
+
+
+def test_external_examples_pass_with_warnings_but_fail_strict() -> None:
+    relaxed = run("validate", str(EXTERNAL))
+    strict = run("validate", "--strict", str(EXTERNAL))
+    assert relaxed.exit_code == 0 and "0 error(s)" in relaxed.output
+    assert strict.exit_code == 1 and "FAILED" in strict.output
+
+
+def test_json_output_lists_problems_with_file_and_path(tmp_path: Path) -> None:
+    resource = minimal_pathway()
+    del resource["status"]
+    write_json(tmp_path / "no-status.json", resource)
+    write_json(tmp_path / "good.json", minimal_pathway(id="good"))
+    result = run("validate", "--format", "json", str(tmp_path))
+    report = json.loads(result.output)
+    assert result.exit_code == 1
+    assert report["errors"] == 1
+    assert report["problems"][0]["file"].endswith("no-status.json")
+    assert report["problems"][0]["path"] == "PlanDefinition.status"
+    assert [item["id"] for item in report["loaded"]] == ["good"]
+
+
+@pytest.mark.parametrize("args", [["validate", "--format", "yaml"], ["validate", "--bogus"], ["no-such-command"]])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert run(*args).exit_code == 2
+
+
+def test_every_command_has_help() -> None:
+    top = run("--help")
+    assert top.exit_code == 0
+    commands = [line.split()[0] for line in top.output.split("Commands:")[1].splitlines() if line.strip()]
+    assert "validate" in commands
+    for command in commands:
+        result = run(command, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output
