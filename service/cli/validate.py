@@ -1,86 +1,19 @@
-"""The ``harmonise`` command (BRIEF: command line contract).
-
-Exit codes: 0 success, 1 the input has problems, 2 usage errors (click's own).
-Output for people goes through rich; ``--format json`` prints one JSON document on stdout.
-"""
+"""``harmonise validate``: FHIR validity and the Harmonise conventions, file by file."""
 
 import json
-import sys
 from collections import defaultdict
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from . import __version__, loader, terminology
-from .conventions import TRUSTS
-from .pathway import PathwayKind
-from .problems import Problem, Severity
-
-REPOSITORY = Path(__file__).resolve().parent.parent
-
-app = typer.Typer(
-    name="harmonise",
-    help="Compare NHS trusts' care pathways, agree network guidelines, and publish them.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
-
-
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-def _default_folder(name: str) -> Path:
-    """The repository's own folder (editable installs), else the one in the working directory."""
-    candidate = REPOSITORY / name
-    return candidate if candidate.is_dir() else Path.cwd() / name
-
-
-PathwaysOption = Annotated[Path, typer.Option(
-    "--pathways", help="Folder of trust pathways.", show_default="the repository's pathways/",
-    file_okay=False)]
-GuidelinesOption = Annotated[Path, typer.Option(
-    "--guidelines", help="Folder of network guidelines and the variation register.",
-    show_default="the repository's guidelines/", file_okay=False)]
-FormatOption = Annotated[OutputFormat, typer.Option(
-    "--format", help="text for people, json for machines.", case_sensitive=False)]
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"harmonise {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_callback(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
-) -> None:
-    """Harmonise: clinical pathway and guideline harmonisation for NHS hospital networks."""
-
-
-def load_with_progress(paths: list[Path], quiet: bool) -> loader.LoadResult:
-    """Load files with a progress bar on a terminal (stderr, gone when done)."""
-    files, _ = loader.discover(paths)
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        console=err, transient=True, disable=quiet or not err.is_terminal,
-    ) as progress:
-        task = progress.add_task("Reading FHIR files", total=len(files))
-        return loader.load(paths, on_file=lambda _path: progress.advance(task))
-
-
-# --- validate ----------------------------------------------------------------------------------
+from .. import loader, terminology
+from ..conventions import TRUSTS
+from ..pathway import PathwayKind
+from ..problems import Problem, Severity
+from .app import (FormatOption, GuidelinesOption, OutputFormat, PathwaysOption, app, default_folder,
+                  load_with_progress, out)
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:
@@ -158,8 +91,8 @@ def validate(
              "Default: the pathways and guidelines folders.", show_default=False)] = None,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Treat convention warnings as failures (exit 1).")] = False,
-    pathways: PathwaysOption = _default_folder("pathways"),
-    guidelines: GuidelinesOption = _default_folder("guidelines"),
+    pathways: PathwaysOption = default_folder("pathways"),
+    guidelines: GuidelinesOption = default_folder("guidelines"),
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Check PlanDefinitions: FHIR R4 validity (errors) and the Harmonise conventions (warnings).
@@ -183,12 +116,3 @@ def validate(
         out.print(f"\n{verdict}: {n_errors} error(s), {n_warnings} warning(s)"
                   + (" (--strict: warnings fail)" if strict and n_warnings else ""))
     raise typer.Exit(exit_code)
-
-
-def main() -> None:
-    """Entry point of the ``harmonise`` script."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        err.print("Interrupted.")
-        sys.exit(130)

@@ -1,0 +1,83 @@
+"""The ``harmonise`` command (BRIEF: command line contract).
+
+Exit codes: 0 success, 1 the input has problems, 2 usage errors (click's own).
+Output for people goes through rich; ``--format json`` prints one JSON document on stdout.
+"""
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from .. import __version__, loader
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+app = typer.Typer(
+    name="harmonise",
+    help="Compare NHS trusts' care pathways, agree network guidelines, and publish them.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def default_folder(name: str) -> Path:
+    """The repository's own folder (editable installs), else the one in the working directory."""
+    candidate = REPOSITORY / name
+    return candidate if candidate.is_dir() else Path.cwd() / name
+
+
+PathwaysOption = Annotated[Path, typer.Option(
+    "--pathways", help="Folder of trust pathways.", show_default="the repository's pathways/",
+    file_okay=False)]
+GuidelinesOption = Annotated[Path, typer.Option(
+    "--guidelines", help="Folder of network guidelines and the variation register.",
+    show_default="the repository's guidelines/", file_okay=False)]
+FormatOption = Annotated[OutputFormat, typer.Option(
+    "--format", help="text for people, json for machines.", case_sensitive=False)]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"harmonise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Harmonise: clinical pathway and guideline harmonisation for NHS hospital networks."""
+
+
+def load_with_progress(paths: list[Path], quiet: bool) -> loader.LoadResult:
+    """Load files with a progress bar on a terminal (stderr, gone when done)."""
+    files, _ = loader.discover(paths)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        console=err, transient=True, disable=quiet or not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("Reading FHIR files", total=len(files))
+        return loader.load(paths, on_file=lambda _path: progress.advance(task))
+
+
+def main() -> None:
+    """Entry point of the ``harmonise`` script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        sys.exit(130)
