@@ -73,3 +73,9 @@ def topic_network(topic: str) -> str | None:
 def topic_index_event(topic: str) -> str | None:
     concept = topics().concepts.get(topic)
     return concept.properties.get("index-event") if concept else None
+
+
+def network_host(network: str) -> str | None:
+    """ODS code of the trust that hosts a hosted network."""
+    concept = code_system(conventions.HOSTED_NETWORK_SYSTEM).concepts.get(network)
+    return concept.properties.get("host-trust") if concept else None

@@ -36,7 +36,9 @@ class OutputFormat(StrEnum):
 def default_folder(name: str) -> Path:
     """The repository's own folder (editable installs), else the one in the working directory."""
     candidate = REPOSITORY / name
-    return candidate if candidate.is_dir() else Path.cwd() / name
+    if not candidate.is_dir():
+        return Path(name)
+    return candidate.relative_to(Path.cwd()) if candidate.is_relative_to(Path.cwd()) else candidate
 
 
 PathwaysOption = Annotated[Path, typer.Option(

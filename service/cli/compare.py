@@ -1,0 +1,225 @@
+"""``harmonise compare`` and ``harmonise propose``: the variation report and consensus proposals."""
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .. import fhirformat, terminology
+from ..problems import Problem, Severity
+from ..register import read_register
+from ..variation.compare import TrustPathway
+from ..variation.network import TopicContent, compare_topics, group_by_topic
+from ..variation.proposal import propose as build_proposal
+from ..variation.report import Classification, TopicReport, VariationReport
+from .app import (FormatOption, GuidelinesOption, OutputFormat, PathwaysOption, app, default_folder, err,
+                  load_with_progress, out)
+
+LABELS = {
+    Classification.WITHIN_TOLERANCE: ("within tolerance", "green"),
+    Classification.WARRANTED: ("warranted", "cyan"),
+    Classification.UNWARRANTED: ("UNWARRANTED", "bold red"),
+}
+
+AsOfOption = Annotated[str | None, typer.Option(
+    "--as-of", help="Check register review dates against this day (YYYY-MM-DD).", show_default="today")]
+UseOption = Annotated[list[str] | None, typer.Option(
+    "--use", help="Compare this pathway version instead of the current one (url|version; repeatable).",
+    show_default=False)]
+
+
+def _as_of(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date like 2026-11-22", param_hint="--as-of") from None
+
+
+def _content(pathways: Path, guidelines: Path, quiet: bool, chosen: list[str]) -> tuple[dict[str, TopicContent], list[Problem]]:
+    result = load_with_progress([pathways, guidelines], quiet=quiet)
+    topics = group_by_topic([TrustPathway(r.pathway, r.file) for r in result.resources], chosen=chosen)
+    return topics, [p for p in result.problems if p.severity is Severity.ERROR]
+
+
+def _report_problems(problems: list[Problem]) -> None:
+    if problems:
+        err.print(f"[yellow]{len(problems)} file problem(s) kept some resources out of the comparison; "
+                  "run 'harmonise validate' for details.[/yellow]")
+
+
+@app.command()
+def compare(
+    topic: Annotated[str | None, typer.Argument(help="Pathway topic code, e.g. tonsillectomy-follow-up.",
+                                                show_default=False)] = None,
+    all_topics: Annotated[bool, typer.Option("--all", help="Compare every topic.")] = False,
+    pathways: PathwaysOption = default_folder("pathways"),
+    guidelines: GuidelinesOption = default_folder("guidelines"),
+    as_of: AsOfOption = None,
+    use: UseOption = None,
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Show how the trusts' pathways for a topic differ, from the guideline and from each other.
+
+    Each difference is within tolerance (inside the guideline's window, or an optional step),
+    warranted (the variation register covers it and its review date has not passed), or
+    unwarranted. Exit 1 if the input has problems or the topic is unknown.
+    """
+    if (topic is None) == (not all_topics):
+        raise typer.BadParameter("give a TOPIC or --all (not both)")
+    today = _as_of(as_of)
+    topics, problems = _content(pathways, guidelines, quiet=output is OutputFormat.json, chosen=use or [])
+    register, register_problems = read_register(guidelines)
+    problems += register_problems
+    if topic is not None and topic not in topics:
+        known = ", ".join(sorted(topics)) or "none"
+        err.print(f"Unknown topic '{topic}'. Topics with pathways: {known}")
+        raise typer.Exit(1)
+    report = compare_topics(topics, register, today, only=None if all_topics else [topic])
+    if output is OutputFormat.json:
+        out.print_json(report.model_dump_json())
+    else:
+        for topic_report in report.topics:
+            print_topic(topic_report, report)
+        _report_problems(problems)
+    raise typer.Exit(1 if problems else 0)
+
+
+def _days(days: list[int]) -> str:
+    return ", ".join(str(d) for d in days) if days else "?"
+
+
+def _window(window: tuple[float, float] | None) -> str:
+    return f"days {window[0]:g}-{window[1]:g}" if window else "no window"
+
+
+def print_topic(report: TopicReport, whole: VariationReport) -> None:
+    """The plain-words terminal report of one topic."""
+    network = terminology.code_system("http://harmonise.example.org/fhir/CodeSystem/hosted-network")
+    out.rule(f"[bold]{report.title}[/bold]")
+    out.print(f"Topic {report.topic} · {network.display(report.network or '')} network · "
+              f"timing counted from: {report.index_event}")
+    if report.guideline:
+        out.print(f"Compared with the agreed network guideline \"{report.guideline_title}\" ({report.guideline}).")
+    else:
+        extra = (f" A draft guideline (\"{report.guideline_title}\", {report.draft_guideline}) is under discussion "
+                 "but not agreed, so it is not used to judge trusts." if report.draft_guideline else "")
+        out.print("[bold]No agreed guideline[/bold]: each trust is compared with the network consensus "
+                  f"(the steps most trusts have, at the median day).{extra}")
+    out.print(f"Register review dates checked as of {whole.as_of.isoformat()}.\n")
+
+    trusts = Table(title="Trusts", title_justify="left")
+    for column in ("Trust", "Scheduled contacts", "By mode", "Last step (day)", "Unwarranted",
+                   "Distance from guideline", "Distance from network"):
+        trusts.add_column(column, justify="left" if column in ("Trust", "By mode") else "right")
+    for t in report.trusts:
+        trusts.add_row(
+            f"{t.ods} {t.name}", str(t.contacts), ", ".join(f"{n} {m}" for m, n in t.contacts_by_mode.items()),
+            str(t.length_days if t.length_days is not None else "?"), str(t.unwarranted),
+            f"{t.distance_from_guideline.total:.2f}" if t.distance_from_guideline else "-",
+            f"{t.distance_from_network.total:.2f}")
+    out.print(trusts)
+
+    ods = [t.ods for t in report.trusts]
+    matrix = Table(title="Steps: the day each trust does it, and how it compares", title_justify="left")
+    matrix.add_column("Step (" + ("guideline" if report.guideline else "consensus") + " window)")
+    matrix.add_column("Spread (days)", justify="right")
+    for code in ods:
+        matrix.add_column(code, justify="center")
+    for step in report.steps:
+        label = (f"{step.title}\n{step.mode}, {_window(step.window)}, {step.required}" if step.in_reference
+                 else f"Extra: {step.title}\n{step.mode}")
+        spread = f"{step.timing.min}-{step.timing.max}" if step.timing else "-"
+        cells = []
+        for code in ods:
+            cell = step.cells.get(code)
+            if cell is None:
+                cells.append("[red]missing[/red]" if step.in_reference and step.required in ("must", "must-unless-documented")
+                             else "-")
+                continue
+            text, style = LABELS.get(cell.classification, ("matches", "green"))
+            cells.append(f"{_days(cell.days)}\n[{style}]{text}[/{style}]")
+        matrix.add_row(label, spread, *cells)
+    out.print(matrix)
+
+    _print_differences(report)
+    _print_sources(report)
+
+
+def _print_differences(report: TopicReport) -> None:
+    groups = [(c, [d for d in report.differences if d.classification is c]) for c in
+              (Classification.UNWARRANTED, Classification.WARRANTED, Classification.WITHIN_TOLERANCE)]
+    for classification, items in groups:
+        text, style = LABELS[classification]
+        out.print(f"\n[{style}]{text.capitalize()} differences: {len(items)}[/{style}]")
+        if classification is Classification.WITHIN_TOLERANCE:
+            out.print("  (listed in --format json)" if items else "")
+            continue
+        for d in items:
+            flag = " [bold red](register entry EXPIRED)[/bold red]" if d.expired else ""
+            out.print(f"  {d.trust} · {d.step or 'extra step'} · {d.dimension.value}: {d.detail}{flag}")
+            out.print(f"      [dim]from {d.source} in {d.pathway}[/dim]")
+            if d.justification:
+                j = d.justification
+                out.print(f"      [dim]register: {j.rationale} (agreed by {j.agreed_by} on {j.agreed_on}; "
+                          f"review by {j.review_by})[/dim]")
+
+
+def _print_sources(report: TopicReport) -> None:
+    out.print("\n[bold]Where the figures come from[/bold]")
+    for t in report.trusts:
+        out.print(f"  {t.ods}: {t.pathway} ({t.file})")
+        out.print(f"      contacts: {', '.join(t.contacts_sources) or 'none'}; last step: {t.length_source}")
+        for step in report.steps:
+            cell = step.cells.get(t.ods)
+            if cell:
+                out.print(f"      {step.key}: {', '.join(cell.sources)}")
+    out.print()
+
+
+@app.command()
+def propose(
+    topic: Annotated[str, typer.Argument(help="Pathway topic code.", show_default=False)],
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Where to write the draft PlanDefinition.", show_default="proposals/TOPIC.json",
+        dir_okay=False)] = None,
+    pathways: PathwaysOption = default_folder("pathways"),
+    guidelines: GuidelinesOption = default_folder("guidelines"),
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Write a draft network guideline built from what the trusts already do.
+
+    Each step is one that at least half the trusts have, at the median day, with a window
+    covering the central trusts and the commonest mode and role; each step's description says
+    why. It is a draft (status draft) for the network to edit and agree.
+    """
+    topics, problems = _content(pathways, guidelines, quiet=output is OutputFormat.json, chosen=[])
+    content = topics.get(topic)
+    if content is None or not content.trusts:
+        err.print(f"No trust pathways for topic '{topic}'. Topics: {', '.join(sorted(topics)) or 'none'}")
+        raise typer.Exit(1)
+    resource = build_proposal(topic, content.trusts, date.today())
+    target = out_file or Path("proposals") / f"{topic}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(fhirformat.to_json(resource))
+    if output is OutputFormat.json:
+        out.print_json(fhirformat.to_json(resource).decode())
+    else:
+        out.print(f"Wrote a draft guideline for {topic} to {target} ({len(resource['action'])} steps, "
+                  f"from {len(content.trusts)} trusts).")
+        table = Table(title="Proposed steps", title_justify="left")
+        for column in ("Step", "Mode", "Window (days)", "Required", "Why"):
+            table.add_column(column)
+        for action in resource["action"]:
+            window = action.get("timingRange")
+            table.add_row(action["title"], action["code"][1]["coding"][0]["code"],
+                          f"{window['low']['value']}-{window['high']['value']}" if window else "-",
+                          action["requiredBehavior"], action["description"].removeprefix("How this step was chosen: "))
+        out.print(table)
+        if content.guideline:
+            out.print(f"Note: this topic already has an agreed guideline ({content.guideline.canonical}).")
+    _report_problems(problems)
+    raise typer.Exit(1 if problems else 0)

@@ -1,0 +1,183 @@
+"""What a trust pathway is compared with: the agreed guideline's steps, or the network consensus.
+
+The consensus is built by progressive alignment (docs/comparison.md): trusts are taken largest
+first (then by ODS code), each is aligned to the steps found so far, unmatched occurrences start
+new steps, and the whole is done twice so that early choices are revisited once the medians are
+known. A step stays in the consensus when at least ``min_share`` of the trusts have it.
+"""
+
+import statistics
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .. import units
+from ..pathway import Condition, Pathway, Step
+from .alignment import Point, align
+
+#: Mode order used to break ties, from most to least intensive for the patient.
+MODE_ORDER = ("face-to-face", "video", "telephone", "patient-initiated", "none")
+#: Without an agreed window, a step is within tolerance within max(7 days, 25% of the median)
+#: of the network median, or inside the central half of trusts, whichever is wider.
+MIN_TOLERANCE_DAYS = 7
+RELATIVE_TOLERANCE = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One occurrence of a trust's step, as it takes part in alignment."""
+
+    step: Step
+    index: int
+    point: Point
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceStep:
+    key: str
+    title: str
+    kind: str | None
+    mode: str | None
+    roles: frozenset[str]
+    required: str | None
+    conditions: tuple[Condition, ...]
+    points: tuple[Point, ...]
+    source: str | None
+    #: For consensus steps: the trusts that have it, and why each choice was made.
+    support: tuple[str, ...] = ()
+    explanation: tuple[str, ...] = ()
+
+    @property
+    def window(self) -> tuple[float, float] | None:
+        first = self.points[0] if self.points else None
+        if first is None or first.earliest is None or first.latest is None:
+            return None
+        return (first.earliest, first.latest)
+
+
+def occurrences(pathway: Pathway) -> list[Occurrence]:
+    """Every occurrence of every step; a step whose timing is unknown counts once, undated."""
+    result = []
+    for step in pathway.steps:
+        roles = frozenset(step.roles)
+        if step.timing.comparable:
+            for index, occ in enumerate(step.timing.occurrences):
+                result.append(Occurrence(step, index, Point(step.kind, step.mode, roles, occ.day)))
+        else:
+            result.append(Occurrence(step, 0, Point(step.kind, step.mode, roles, None)))
+    return result
+
+
+def guideline_steps(guideline: Pathway) -> list[ReferenceStep]:
+    """The guideline's steps, each occurrence carrying its allowed window."""
+    steps = []
+    for step in guideline.steps:
+        points = tuple(
+            Point(step.kind, step.mode, frozenset(step.roles), occ.day, occ.earliest, occ.latest)
+            for occ in step.timing.occurrences
+        ) or (Point(step.kind, step.mode, frozenset(step.roles), None),)
+        steps.append(ReferenceStep(
+            key=step.action_id or step.path, title=step.title or step.kind or step.path, kind=step.kind,
+            mode=step.mode, roles=frozenset(step.roles), required=step.required_behavior,
+            conditions=step.conditions, points=points,
+            source=step.timing.sources[0] if step.timing.sources else step.path,
+        ))
+    return steps
+
+
+def _most_common(values: Sequence[str], order: Sequence[str] = ()) -> str | None:
+    if not values:
+        return None
+    counts = Counter(values)
+    rank = {v: i for i, v in enumerate(order)}
+    return min(counts, key=lambda v: (-counts[v], rank.get(v, len(rank)), v))
+
+
+def tolerance_window(days: Sequence[int]) -> tuple[int, float, float]:
+    """(median day, window low, window high) for days without an agreed window."""
+    ordered = sorted(days)
+    median = units.round_days(statistics.median(ordered)) if ordered else 0
+    if len(ordered) >= 2:
+        q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
+    else:
+        q1 = q3 = median
+    margin = max(MIN_TOLERANCE_DAYS, RELATIVE_TOLERANCE * median)
+    return median, float(max(0, min(q1, median - margin))), float(max(q3, median + margin))
+
+
+def _cluster_step(members: list[tuple[str, Occurrence]], n_trusts: int, key: str) -> ReferenceStep:
+    kind = members[0][1].point.kind
+    modes = [m.point.mode or "none" for _, m in members]
+    roles = [r for _, m in members for r in sorted(m.step.roles)]
+    mode = _most_common(modes, MODE_ORDER)
+    role = _most_common(roles)
+    trusts = tuple(sorted({ods for ods, _ in members}))
+    days = [m.point.day for _, m in members if m.point.day is not None]
+    share = len(trusts) / n_trusts if n_trusts else 0
+    titles = [m.step.title for _, m in members if m.step.title]
+    title = _most_common(titles) or kind or key
+    conditional = sum(bool(m.step.conditions) for _, m in members)
+    conditions = next((m.step.conditions for _, m in members if m.step.conditions), ()) if conditional * 2 > len(members) else ()
+    explanation = [
+        f"present at {len(trusts)} of {n_trusts} trusts ({', '.join(trusts)})",
+        f"contact mode {mode}: used by {modes.count(mode)} of {len(modes)}",
+    ]
+    if role:
+        explanation.append(f"role {role}: named by {roles.count(role)} of {len(members)}")
+    if days:
+        median, low, high = tolerance_window(days)
+        explanation.append(
+            f"day {median}: the median of {sorted(days)}; window days {low:g}-{high:g} covers the central "
+            f"trusts and at least {MIN_TOLERANCE_DAYS} days or {RELATIVE_TOLERANCE:.0%} either side")
+        points: tuple[Point, ...] = (Point(kind, mode, frozenset([role] if role else []), median, low, high),)
+    else:
+        points = (Point(kind, mode, frozenset([role] if role else []), None),)
+    required = "must" if share >= 0.75 else "could"
+    explanation.append(f"requiredBehavior {required}: {share:.0%} of trusts have it (must from 75%)")
+    return ReferenceStep(
+        key=key, title=title, kind=kind, mode=mode, roles=frozenset([role] if role else []),
+        required=required, conditions=conditions, points=points, source=None, support=trusts,
+        explanation=tuple(explanation),
+    )
+
+
+def consensus_steps(by_trust: Mapping[str, list[Occurrence]], min_share: float = 0.5,
+                    key_prefix: str = "") -> list[ReferenceStep]:
+    """The network's own steps, from the trusts' occurrences (see the module docstring)."""
+    order = sorted(by_trust, key=lambda ods: (-len(by_trust[ods]), ods))
+    representatives: list[Point] = []
+    clusters: list[list[tuple[str, Occurrence]]] = []
+    for _pass in range(2):
+        clusters = [[] for _ in representatives]
+        for ods in order:
+            occs = by_trust[ods]
+            pairs = align([o.point for o in occs], representatives)
+            matched = {i for i, _ in pairs}
+            for i, j in pairs:
+                clusters[j].append((ods, occs[i]))
+            for i, occ in enumerate(occs):
+                if i not in matched:
+                    clusters.append([(ods, occ)])
+                    representatives.append(occ.point)
+        clusters = [c for c in clusters if c]
+        representatives = [_representative(c) for c in clusters]
+    n_trusts = len(by_trust)
+    kept = [c for c in clusters if len({ods for ods, _ in c}) >= min_share * n_trusts]
+    kept.sort(key=lambda c: _representative(c).sort_key())
+    steps, seen = [], Counter()
+    for cluster in kept:
+        rep = _representative(cluster)
+        base = f"{key_prefix}{rep.kind or 'step'}-day-{rep.day if rep.day is not None else 'unknown'}"
+        seen[base] += 1
+        key = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        steps.append(_cluster_step(cluster, n_trusts, key))
+    return steps
+
+
+def _representative(cluster: list[tuple[str, Occurrence]]) -> Point:
+    days = [m.point.day for _, m in cluster if m.point.day is not None]
+    modes = [m.point.mode or "none" for _, m in cluster]
+    roles = [r for _, m in cluster for r in m.point.roles]
+    day = units.round_days(statistics.median(days)) if days else None
+    role = _most_common(roles)
+    return Point(cluster[0][1].point.kind, _most_common(modes, MODE_ORDER), frozenset([role] if role else []), day)
