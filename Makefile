@@ -17,6 +17,7 @@ install: $(BIN)/activate
 
 demo: install
 	$(BIN)/harmonise validate --strict
+	$(BIN)/harmonise compare --all
 
 test: install
 	$(BIN)/python -m pytest

@@ -67,3 +67,48 @@ def test_every_command_has_help() -> None:
     for command in commands:
         result = run(command, "--help")
         assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_compare_all_prints_a_plain_report_for_every_topic() -> None:
+    result = run("compare", "--all", "--as-of", "2026-11-22")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Where the figures come from") == 15
+    assert "No agreed guideline" in result.output  # the draft-only topics
+    assert "Unwarranted differences" in result.output and "register: " in result.output
+
+
+def test_compare_json_follows_the_report_contract() -> None:
+    result = run("compare", "tonsillectomy-follow-up", "--format", "json", "--as-of", "2026-11-22")
+    assert result.exit_code == 0
+    (topic,) = json.loads(result.output)["topics"]
+    assert topic["topic"] == "tonsillectomy-follow-up"
+    assert topic["guideline"] == ("http://harmonise.example.org/fhir/PlanDefinition/"
+                                  "guideline-tonsillectomy-follow-up|1.0.0")
+    assert {t["ods"] for t in topic["trusts"]} == {"RCU", "RFF", "RFS", "RP5", "RXF", "RFR"}
+    assert {d["classification"] for d in topic["differences"]} <= {"within-tolerance", "warranted", "unwarranted"}
+    # The register's RXF sleep-review entry lapsed on 2026-06-30: flagged, not silently applied.
+    expired = [d for d in topic["differences"] if d["expired"]]
+    assert [(d["trust"], d["step"], d["dimension"]) for d in expired] == [("RXF", "sleep-review", "presence")]
+
+
+@pytest.mark.parametrize("args", [["compare"], ["compare", "tonsillectomy-follow-up", "--all"],
+                                  ["compare", "--all", "--as-of", "tomorrow"]])
+def test_compare_usage_errors_exit_2(args: list[str]) -> None:
+    assert run(*args).exit_code == 2
+
+
+def test_compare_an_unknown_topic_exits_1_and_lists_the_topics() -> None:
+    result = run("compare", "knee-replacement")
+    assert result.exit_code == 1
+
+
+def test_propose_writes_a_draft_guideline_that_validates(tmp_path: Path) -> None:
+    target = tmp_path / "proposal.json"
+    result = run("propose", "tia-follow-up", "--out", str(target))
+    assert result.exit_code == 0, result.output
+    assert "Proposed steps" in result.output
+    check = run("validate", "--strict", str(target))
+    assert check.exit_code == 0, check.output
+    resource = json.loads(target.read_text())
+    assert resource["status"] == "draft" and resource["experimental"] is True
+    assert all(a["description"].startswith("How this step was chosen:") for a in resource["action"])

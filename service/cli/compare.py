@@ -192,7 +192,7 @@ def propose(
 ) -> None:
     """Write a draft network guideline built from what the trusts already do.
 
-    Each step is one that at least half the trusts have, at the median day, with a window
+    Each step is one that more than half the trusts have, at the median day, with a window
     covering the central trusts and the commonest mode and role; each step's description says
     why. It is a draft (status draft) for the network to edit and agree.
     """

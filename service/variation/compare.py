@@ -89,7 +89,7 @@ def align_to_reference(occs: Sequence[Occurrence], reference: Sequence[Reference
 
 
 def _days_text(days: Sequence[int | None]) -> str:
-    known = [d for d in days if d is not None]
+    known = sorted(d for d in days if d is not None)
     if not known:
         return "at a time that cannot be compared"
     return "at day " + ", ".join(str(d) for d in known) if len(known) > 1 else f"at day {known[0]}"

@@ -7,6 +7,7 @@ known. A step stays in the consensus when at least ``min_share`` of the trusts h
 """
 
 import statistics
+from fractions import Fraction
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -55,8 +56,18 @@ class ReferenceStep:
         return (first.earliest, first.latest)
 
 
+def _content_order(occurrence: "Occurrence") -> tuple:
+    step = occurrence.step
+    conditions = tuple((c.description or "", c.expression or "") for c in step.conditions)
+    return (occurrence.point.sort_key(), step.title or "", conditions, occurrence.index)
+
+
 def occurrences(pathway: Pathway) -> list[Occurrence]:
-    """Every occurrence of every step; a step whose timing is unknown counts once, undated."""
+    """Every occurrence of every step; a step whose timing is unknown counts once, undated.
+
+    The list is in an order given by content alone (day, kind, mode, roles, title), so that the
+    order of actions in the file never changes a result, not even which of two alike steps is named.
+    """
     result = []
     for step in pathway.steps:
         roles = frozenset(step.roles)
@@ -65,15 +76,18 @@ def occurrences(pathway: Pathway) -> list[Occurrence]:
                 result.append(Occurrence(step, index, Point(step.kind, step.mode, roles, occ.day)))
         else:
             result.append(Occurrence(step, 0, Point(step.kind, step.mode, roles, None)))
-    return result
+    return sorted(result, key=_content_order)
 
 
 def guideline_steps(guideline: Pathway) -> list[ReferenceStep]:
     """The guideline's steps, each occurrence carrying its allowed window."""
     steps = []
     for step in guideline.steps:
+        # Window edges are rounded to whole days like every trust's day, so "9 months" in a
+        # trust pathway is inside a window that ends at 9 months.
         points = tuple(
-            Point(step.kind, step.mode, frozenset(step.roles), occ.day, occ.earliest, occ.latest)
+            Point(step.kind, step.mode, frozenset(step.roles), occ.day,
+                  units.round_days(Fraction(occ.earliest)), units.round_days(Fraction(occ.latest)))
             for occ in step.timing.occurrences
         ) or (Point(step.kind, step.mode, frozenset(step.roles), None),)
         steps.append(ReferenceStep(
@@ -102,7 +116,9 @@ def tolerance_window(days: Sequence[int]) -> tuple[int, float, float]:
     else:
         q1 = q3 = median
     margin = max(MIN_TOLERANCE_DAYS, RELATIVE_TOLERANCE * median)
-    return median, float(max(0, min(q1, median - margin))), float(max(q3, median + margin))
+    low = units.round_days(Fraction(max(0, min(q1, median - margin))))
+    high = units.round_days(Fraction(max(q3, median + margin)))
+    return median, float(low), float(high)
 
 
 def _cluster_step(members: list[tuple[str, Occurrence]], n_trusts: int, key: str) -> ReferenceStep:
@@ -162,7 +178,7 @@ def consensus_steps(by_trust: Mapping[str, list[Occurrence]], min_share: float =
         clusters = [c for c in clusters if c]
         representatives = [_representative(c) for c in clusters]
     n_trusts = len(by_trust)
-    kept = [c for c in clusters if len({ods for ods, _ in c}) >= min_share * n_trusts]
+    kept = [c for c in clusters if len({ods for ods, _ in c}) > min_share * n_trusts]
     kept.sort(key=lambda c: _representative(c).sort_key())
     steps, seen = [], Counter()
     for cluster in kept:
