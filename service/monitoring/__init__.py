@@ -1,0 +1,1 @@
+"""Early-warning monitoring: activity measures, SPC charts (Making Data Count) and signals."""
