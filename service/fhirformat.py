@@ -84,7 +84,10 @@ def parse_json(data: bytes) -> JsonDict:
 def to_json(resource: JsonDict, *, pretty: bool = True) -> bytes:
     """A FHIR JSON dict to bytes, decimals written exactly as they were read."""
     text = simplejson.dumps(
-        resource, use_decimal=True, ensure_ascii=False, indent=2 if pretty else None,
+        resource,
+        use_decimal=True,
+        ensure_ascii=False,
+        indent=2 if pretty else None,
         separators=None if pretty else (",", ":"),
     )
     return (text + "\n").encode("utf-8") if pretty else text.encode("utf-8")
@@ -130,8 +133,12 @@ def _is_resource_type(type_name: str) -> bool:
 
 def _safe_parser() -> etree.XMLParser:
     return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_pis=True,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_pis=True,
     )
 
 

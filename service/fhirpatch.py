@@ -24,13 +24,41 @@ from .fhirformat import JsonDict, _elements
 
 MATCH_DISTANCE: Final = 0.5
 _SKIPPED: Final = frozenset({"meta", "resourceType"})
-_COMPLEX_TYPES_WITH_VALUE = frozenset({
-    "Address", "Age", "Annotation", "Attachment", "CodeableConcept", "Coding", "ContactPoint", "Count",
-    "Distance", "Duration", "HumanName", "Identifier", "Money", "Period", "Quantity", "Range", "Ratio",
-    "Reference", "SampledData", "Signature", "Timing", "ContactDetail", "Contributor", "DataRequirement",
-    "Expression", "ParameterDefinition", "RelatedArtifact", "TriggerDefinition", "UsageContext", "Dosage",
-    "Meta",
-})
+_COMPLEX_TYPES_WITH_VALUE = frozenset(
+    {
+        "Address",
+        "Age",
+        "Annotation",
+        "Attachment",
+        "CodeableConcept",
+        "Coding",
+        "ContactPoint",
+        "Count",
+        "Distance",
+        "Duration",
+        "HumanName",
+        "Identifier",
+        "Money",
+        "Period",
+        "Quantity",
+        "Range",
+        "Ratio",
+        "Reference",
+        "SampledData",
+        "Signature",
+        "Timing",
+        "ContactDetail",
+        "Contributor",
+        "DataRequirement",
+        "Expression",
+        "ParameterDefinition",
+        "RelatedArtifact",
+        "TriggerDefinition",
+        "UsageContext",
+        "Dosage",
+        "Meta",
+    }
+)
 
 
 def _type_suffix(type_name: str) -> str:
@@ -86,8 +114,13 @@ def _operation(kind: str, path: str, **parts: Any) -> JsonDict:
     for name, part in parts.items():
         if part is None:
             continue
-        items.append(part if isinstance(part, dict) else {"name": name, "valueInteger": part}
-                     if isinstance(part, int) else {"name": name, "valueString": part})
+        items.append(
+            part
+            if isinstance(part, dict)
+            else {"name": name, "valueInteger": part}
+            if isinstance(part, int)
+            else {"name": name, "valueString": part}
+        )
     return {"name": "operation", "part": items}
 
 
@@ -115,12 +148,17 @@ def match_items(old: list[Any], new: list[Any]) -> dict[int, int]:
                     break
 
     claim(lambda a, b: a == b)
-    claim(lambda a, b: isinstance(a, dict) and isinstance(b, dict) and a.get("id") is not None
-          and a.get("id") == b.get("id"))
+    claim(
+        lambda a, b: (
+            isinstance(a, dict) and isinstance(b, dict) and a.get("id") is not None and a.get("id") == b.get("id")
+        )
+    )
     candidates = sorted(
         (_distance(a, b), i, j)
-        for i, a in enumerate(old) if i not in pairs
-        for j, b in enumerate(new) if j not in taken and isinstance(a, dict)
+        for i, a in enumerate(old)
+        if i not in pairs
+        for j, b in enumerate(new)
+        if j not in taken and isinstance(a, dict)
     )
     for distance, i, j in candidates:
         if distance <= MATCH_DISTANCE and i not in pairs and j not in taken:
@@ -166,8 +204,14 @@ def _value_ops(path: str, old: Any, new: Any, type_name: str, ops: list[JsonDict
     if isinstance(old, dict) and isinstance(new, dict) and type_name not in ("Resource", "DomainResource"):
         _object_ops(path, old, new, type_name, ops)
         return
-    ops.append(_operation("replace", path, value=_value_parts("value", new, type_name),
-                          previousValue=_value_parts("previousValue", old, type_name)))
+    ops.append(
+        _operation(
+            "replace",
+            path,
+            value=_value_parts("value", new, type_name),
+            previousValue=_value_parts("previousValue", old, type_name),
+        )
+    )
 
 
 def _object_ops(path: str, old: JsonDict, new: JsonDict, type_name: str, ops: list[JsonDict]) -> None:
@@ -254,7 +298,9 @@ def apply(resource: JsonDict, patch: JsonDict) -> JsonDict:
             else:
                 container[name] = value
         elif kind == "insert":
-            container.setdefault(name, []).insert(parts["index"]["valueInteger"], _from_part(parts["value"], element.type_name))
+            container.setdefault(name, []).insert(
+                parts["index"]["valueInteger"], _from_part(parts["value"], element.type_name)
+            )
         elif kind == "move":
             items = container[name]
             items.insert(parts["destination"]["valueInteger"], items.pop(parts["source"]["valueInteger"]))

@@ -68,9 +68,11 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
                 if candidate.suffix.lower() not in SUFFIXES or candidate.is_dir():
                     continue
                 if candidate.is_symlink() and not candidate.resolve().is_relative_to(root):
-                    problems.append(error(
-                        f"symbolic link to {candidate.resolve()} points outside {path}; not followed",
-                        rule="format").located(str(candidate)))
+                    problems.append(
+                        error(
+                            f"symbolic link to {candidate.resolve()} points outside {path}; not followed", rule="format"
+                        ).located(str(candidate))
+                    )
                     continue
                 found.append(candidate)
         elif path.is_file():
@@ -135,14 +137,29 @@ def _entries(data: JsonDict) -> Iterator[tuple[int | None, JsonDict | None, list
             if not isinstance(resource, dict):
                 yield index, None, [error("the entry has no resource", f"Bundle.entry[{index}]")]
             elif resource.get("resourceType") != "PlanDefinition":
-                yield index, None, [warning(
-                    f"a {resource.get('resourceType')} is not a PlanDefinition; skipped",
-                    f"Bundle.entry[{index}].resource", rule="resource-type")]
+                yield (
+                    index,
+                    None,
+                    [
+                        warning(
+                            f"a {resource.get('resourceType')} is not a PlanDefinition; skipped",
+                            f"Bundle.entry[{index}].resource",
+                            rule="resource-type",
+                        )
+                    ],
+                )
             else:
                 yield index, resource, []
     else:
-        yield None, None, [warning(f"a {resource_type} is not a PlanDefinition or Bundle; skipped",
-                                   resource_type, rule="resource-type")]
+        yield (
+            None,
+            None,
+            [
+                warning(
+                    f"a {resource_type} is not a PlanDefinition or Bundle; skipped", resource_type, rule="resource-type"
+                )
+            ],
+        )
 
 
 def load_bytes(data: bytes, name: str) -> tuple[list[LoadedResource], list[Problem]]:
@@ -174,8 +191,11 @@ def load_file(path: Path) -> tuple[list[LoadedResource], list[Problem]]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return [], [error(f"the file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit; not read",
-                              rule="format").located(name)]
+            return [], [
+                error(
+                    f"the file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit; not read", rule="format"
+                ).located(name)
+            ]
         data = path.read_bytes()
     except OSError as exc:
         return [], [error(f"cannot read the file: {exc.strerror}", rule="format").located(name)]

@@ -19,8 +19,10 @@ def codes(concepts: Iterable[CodeableConcept | None], system: str) -> list[str]:
     """Every code of ``system`` in these concepts, in order."""
     return [
         coding.code
-        for concept in concepts if concept is not None
-        for coding in concept.coding or [] if coding.system == system and coding.code
+        for concept in concepts
+        if concept is not None
+        for coding in concept.coding or []
+        if coding.system == system and coding.code
     ]
 
 
@@ -35,9 +37,13 @@ def pathway_kind(plan: PlanDefinition) -> PathwayKind:
 
 def owning_trust(plan: PlanDefinition) -> str | None:
     for extension in plan.extension or []:
-        if extension.url == c.OWNING_ORGANIZATION_EXTENSION and extension.valueIdentifier is not None:
-            if extension.valueIdentifier.system == c.ODS_SYSTEM:
-                return extension.valueIdentifier.value
+        identifier = extension.valueIdentifier
+        if (
+            extension.url == c.OWNING_ORGANIZATION_EXTENSION
+            and identifier is not None
+            and identifier.system == c.ODS_SYSTEM
+        ):
+            return identifier.value
     return None
 
 
@@ -85,9 +91,14 @@ def _step(path: str, action: PlanDefinitionAction, step_timing) -> Step:
     kinds = codes(action.code or [], c.PATHWAY_STEP_SYSTEM)
     modes = codes(action.code or [], c.CONTACT_MODE_SYSTEM)
     return Step(
-        path=path, action_id=action.id, title=action.title or action.description,
-        kind=kinds[0] if kinds else None, mode=modes[0] if modes else None,
-        roles=tuple(roles), conditions=conditions, required_behavior=action.requiredBehavior,
+        path=path,
+        action_id=action.id,
+        title=action.title or action.description,
+        kind=kinds[0] if kinds else None,
+        mode=modes[0] if modes else None,
+        roles=tuple(roles),
+        conditions=conditions,
+        required_behavior=action.requiredBehavior,
         timing=step_timing,
     )
 
@@ -100,12 +111,21 @@ def normalise(plan: PlanDefinition) -> tuple[Pathway, list[Problem]]:
         if not action.action:  # groups are structure; their leaves are the steps
             steps.append(_step(path, action, timings[path]))
     pathway = Pathway(
-        kind=pathway_kind(plan), resource_id=plan.id, url=plan.url, version=plan.version,
-        name=plan.name, title=plan.title, status=plan.status,
-        date=str(plan.date) if plan.date else None, publisher=plan.publisher,
-        experimental=plan.experimental, trust=owning_trust(plan),
+        kind=pathway_kind(plan),
+        resource_id=plan.id,
+        url=plan.url,
+        version=plan.version,
+        name=plan.name,
+        title=plan.title,
+        status=plan.status,
+        date=str(plan.date) if plan.date else None,
+        publisher=plan.publisher,
+        experimental=plan.experimental,
+        trust=owning_trust(plan),
         topic=use_context_code(plan, "focus", c.PATHWAY_TOPIC_SYSTEM),
         network=use_context_code(plan, "program", c.HOSTED_NETWORK_SYSTEM),
-        guideline=adopted_guideline(plan), index_event=index_event(plan), steps=tuple(steps),
+        guideline=adopted_guideline(plan),
+        index_event=index_event(plan),
+        steps=tuple(steps),
     )
     return pathway, problems

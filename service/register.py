@@ -54,8 +54,12 @@ class RegisterEntry(BaseModel):
         return "" if value is None else value
 
     def covers(self, trust: str, topic: str, step: str | None, dimension: Dimension) -> bool:
-        return (self.trust == trust and self.topic == topic and self.dimension == dimension
-                and self.step in ("", step or ""))
+        return (
+            self.trust == trust
+            and self.topic == topic
+            and self.dimension == dimension
+            and self.step in ("", step or "")
+        )
 
     def expired(self, today: date) -> bool:
         return self.review_by < today
@@ -83,6 +87,7 @@ def read_register(guidelines: Path) -> tuple[list[RegisterEntry], list[Problem]]
             for err in exc.errors():
                 field = ".".join(str(part) for part in err["loc"])
                 message = str(err["msg"]).removeprefix("Value error, ")
-                problems.append(error(message, f"[{index}].{field}" if field else f"[{index}]",
-                                      rule="register").located(str(path)))
+                problems.append(
+                    error(message, f"[{index}].{field}" if field else f"[{index}]", rule="register").located(str(path))
+                )
     return entries, problems

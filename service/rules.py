@@ -44,56 +44,93 @@ _METADATA = ("url", "version", "name", "title", "status", "date", "publisher")
 def _profile(plan: PlanDefinition, pathway: Pathway) -> list[Problem]:
     profiles = set(plan.meta.profile or []) if plan.meta else set()
     if {c.TRUST_PATHWAY_PROFILE, c.NETWORK_GUIDELINE_PROFILE} <= profiles:
-        return [warning("claims both the trust-pathway and the network-guideline profile; use one",
-                        "PlanDefinition.meta.profile", "profile")]
+        return [
+            warning(
+                "claims both the trust-pathway and the network-guideline profile; use one",
+                "PlanDefinition.meta.profile",
+                "profile",
+            )
+        ]
     return []
 
 
 def _metadata(plan: PlanDefinition, pathway: Pathway) -> list[Problem]:
     return [
         warning(f"'{name}' is missing", f"PlanDefinition.{name}", "metadata")
-        for name in _METADATA if getattr(plan, name) in (None, "")
+        for name in _METADATA
+        if getattr(plan, name) in (None, "")
     ]
 
 
 def _type(plan: PlanDefinition, pathway: Pathway) -> list[Problem]:
     if "clinical-protocol" in codes([plan.type], c.PLAN_DEFINITION_TYPE_SYSTEM):
         return []
-    return [warning("type should be clinical-protocol from " + c.PLAN_DEFINITION_TYPE_SYSTEM,
-                    "PlanDefinition.type", "type")]
+    return [
+        warning("type should be clinical-protocol from " + c.PLAN_DEFINITION_TYPE_SYSTEM, "PlanDefinition.type", "type")
+    ]
 
 
 def _owning_organization(plan: PlanDefinition, pathway: Pathway) -> list[Problem]:
     if pathway.trust is None:
-        return [warning(
-            f"no owning organisation: add an extension {c.OWNING_ORGANIZATION_EXTENSION} with a "
-            f"valueIdentifier in {c.ODS_SYSTEM}", "PlanDefinition.extension", "owning-organization")]
+        return [
+            warning(
+                f"no owning organisation: add an extension {c.OWNING_ORGANIZATION_EXTENSION} with a "
+                f"valueIdentifier in {c.ODS_SYSTEM}",
+                "PlanDefinition.extension",
+                "owning-organization",
+            )
+        ]
     if pathway.trust not in c.TRUSTS:
-        return [warning(f"the ODS code '{pathway.trust}' is not one of the network's trusts "
-                        f"({', '.join(c.TRUSTS)})", "PlanDefinition.extension", "owning-organization")]
+        return [
+            warning(
+                f"the ODS code '{pathway.trust}' is not one of the network's trusts ({', '.join(c.TRUSTS)})",
+                "PlanDefinition.extension",
+                "owning-organization",
+            )
+        ]
     return []
 
 
 def _topic(plan: PlanDefinition, pathway: Pathway) -> list[Problem]:
     if pathway.topic is None:
-        return [warning(f"no pathway topic: add a useContext with code 'focus' coded in {c.PATHWAY_TOPIC_SYSTEM}",
-                        "PlanDefinition.useContext", "topic")]
+        return [
+            warning(
+                f"no pathway topic: add a useContext with code 'focus' coded in {c.PATHWAY_TOPIC_SYSTEM}",
+                "PlanDefinition.useContext",
+                "topic",
+            )
+        ]
     if pathway.topic not in terminology.topics():
-        return [warning(f"'{pathway.topic}' is not a known pathway topic (service/terminology/pathway-topic.json)",
-                        "PlanDefinition.useContext", "topic")]
+        return [
+            warning(
+                f"'{pathway.topic}' is not a known pathway topic (service/terminology/pathway-topic.json)",
+                "PlanDefinition.useContext",
+                "topic",
+            )
+        ]
     return []
 
 
 def _hosted_network(plan: PlanDefinition, pathway: Pathway) -> list[Problem]:
     expected = terminology.topic_network(pathway.topic) if pathway.topic else None
     if pathway.network is None:
-        return [warning(f"no hosted network: add a useContext with code 'program' coded in {c.HOSTED_NETWORK_SYSTEM}",
-                        "PlanDefinition.useContext", "hosted-network")]
+        return [
+            warning(
+                f"no hosted network: add a useContext with code 'program' coded in {c.HOSTED_NETWORK_SYSTEM}",
+                "PlanDefinition.useContext",
+                "hosted-network",
+            )
+        ]
     if pathway.network not in terminology.code_system(c.HOSTED_NETWORK_SYSTEM):
         return [warning(f"'{pathway.network}' is not a hosted network", "PlanDefinition.useContext", "hosted-network")]
     if expected and expected != pathway.network:
-        return [warning(f"topic '{pathway.topic}' belongs to the {expected} network, not {pathway.network}",
-                        "PlanDefinition.useContext", "hosted-network")]
+        return [
+            warning(
+                f"topic '{pathway.topic}' belongs to the {expected} network, not {pathway.network}",
+                "PlanDefinition.useContext",
+                "hosted-network",
+            )
+        ]
     return []
 
 
@@ -101,17 +138,26 @@ def _derived_from(plan: PlanDefinition, pathway: Pathway) -> list[Problem]:
     problems = []
     for index, artifact in enumerate(plan.relatedArtifact or []):
         if artifact.type == "derived-from" and artifact.resource and "|" not in artifact.resource:
-            problems.append(warning(
-                f"the adopted guideline '{artifact.resource}' has no version: write url|version",
-                f"PlanDefinition.relatedArtifact[{index}].resource", "derived-from"))
+            problems.append(
+                warning(
+                    f"the adopted guideline '{artifact.resource}' has no version: write url|version",
+                    f"PlanDefinition.relatedArtifact[{index}].resource",
+                    "derived-from",
+                )
+            )
     return problems
 
 
 def _publisher(plan: PlanDefinition, pathway: Pathway) -> list[Problem]:
-    if pathway.kind is PathwayKind.TRUST_PATHWAY and pathway.trust in c.TRUSTS and plan.publisher:
-        if plan.publisher != c.TRUSTS[pathway.trust]:
-            return [warning(f"publisher '{plan.publisher}' is not the owning trust's name "
-                            f"'{c.TRUSTS[pathway.trust]}'", "PlanDefinition.publisher", "publisher")]
+    owner = c.TRUSTS.get(pathway.trust or "")
+    if pathway.kind is PathwayKind.TRUST_PATHWAY and owner and plan.publisher and plan.publisher != owner:
+        return [
+            warning(
+                f"publisher '{plan.publisher}' is not the owning trust's name '{owner}'",
+                "PlanDefinition.publisher",
+                "publisher",
+            )
+        ]
     return []
 
 
@@ -125,29 +171,49 @@ def _steps(plan: PlanDefinition, pathway: Pathway) -> list[Problem]:
         if step.action_id is None:
             problems.append(warning("the step has no id", f"{step.path}.id", "action-id"))
         elif ids[step.action_id] > 1:
-            problems.append(warning(f"the id '{step.action_id}' is used by more than one step", f"{step.path}.id", "action-id"))
+            problems.append(
+                warning(f"the id '{step.action_id}' is used by more than one step", f"{step.path}.id", "action-id")
+            )
         if step.kind is None:
-            problems.append(warning(f"no step kind: add a code from {c.PATHWAY_STEP_SYSTEM}", f"{step.path}.code", "step-kind"))
+            problems.append(
+                warning(f"no step kind: add a code from {c.PATHWAY_STEP_SYSTEM}", f"{step.path}.code", "step-kind")
+            )
         elif step.kind not in kinds:
             problems.append(warning(f"'{step.kind}' is not a pathway-step code", f"{step.path}.code", "step-kind"))
         if step.mode is None:
-            problems.append(warning(f"no contact mode: add a code from {c.CONTACT_MODE_SYSTEM}", f"{step.path}.code", "contact-mode"))
+            problems.append(
+                warning(
+                    f"no contact mode: add a code from {c.CONTACT_MODE_SYSTEM}", f"{step.path}.code", "contact-mode"
+                )
+            )
         elif step.mode not in modes:
             problems.append(warning(f"'{step.mode}' is not a contact-mode code", f"{step.path}.code", "contact-mode"))
         for role in step.roles:
             if role not in roles:
-                problems.append(warning(f"the role '{role}' is not coded in {c.CARE_ROLE_SYSTEM}",
-                                        f"{step.path}.participant", "participant"))
+                problems.append(
+                    warning(
+                        f"the role '{role}' is not coded in {c.CARE_ROLE_SYSTEM}",
+                        f"{step.path}.participant",
+                        "participant",
+                    )
+                )
         if not step.timing.comparable:
-            problems.append(warning(f"timing is not statically comparable: {step.timing.not_comparable}",
-                                    step.path, "timing"))
+            problems.append(
+                warning(f"timing is not statically comparable: {step.timing.not_comparable}", step.path, "timing")
+            )
         if pathway.kind is PathwayKind.NETWORK_GUIDELINE:
             if not step.timing.sources or not step.timing.sources[0].endswith("timingRange"):
-                problems.append(warning("a guideline step gives its allowed window as timingRange",
-                                        step.path, "guideline-step"))
+                problems.append(
+                    warning("a guideline step gives its allowed window as timingRange", step.path, "guideline-step")
+                )
             if step.required_behavior is None:
-                problems.append(warning("a guideline step says whether it is required (requiredBehavior)",
-                                        f"{step.path}.requiredBehavior", "guideline-step"))
+                problems.append(
+                    warning(
+                        "a guideline step says whether it is required (requiredBehavior)",
+                        f"{step.path}.requiredBehavior",
+                        "guideline-step",
+                    )
+                )
     return problems
 
 
@@ -157,17 +223,36 @@ def _index_event(plan: PlanDefinition, pathway: Pathway) -> list[Problem]:
         return []
     if pathway.index_event is None:
         hint = f" '{expected}'" if expected else ""
-        return [warning(f"the first step has no named-event trigger naming the index event{hint}",
-                        "PlanDefinition.action[0].trigger", "index-event")]
+        return [
+            warning(
+                f"the first step has no named-event trigger naming the index event{hint}",
+                "PlanDefinition.action[0].trigger",
+                "index-event",
+            )
+        ]
     if expected and pathway.index_event != expected:
-        return [warning(f"the index event '{pathway.index_event}' differs from the topic's '{expected}': "
-                        "timings would not be comparable", "PlanDefinition.action[0].trigger", "index-event")]
+        return [
+            warning(
+                f"the index event '{pathway.index_event}' differs from the topic's '{expected}': "
+                "timings would not be comparable",
+                "PlanDefinition.action[0].trigger",
+                "index-event",
+            )
+        ]
     return []
 
 
 _CHECKS: tuple[Check, ...] = (
-    _profile, _metadata, _type, _owning_organization, _topic, _hosted_network, _derived_from,
-    _publisher, _steps, _index_event,
+    _profile,
+    _metadata,
+    _type,
+    _owning_organization,
+    _topic,
+    _hosted_network,
+    _derived_from,
+    _publisher,
+    _steps,
+    _index_event,
 )
 
 
@@ -178,8 +263,12 @@ def check(plan: PlanDefinition, pathway: Pathway) -> list[Problem]:
     not a warning per missing convention: it was written for another purpose.
     """
     if pathway.kind is PathwayKind.OTHER:
-        return [warning(
-            "no Harmonise profile (trust-pathway or network-guideline) in meta.profile: "
-            "it loads and is served, but takes no part in comparison",
-            "PlanDefinition.meta.profile", "profile")]
+        return [
+            warning(
+                "no Harmonise profile (trust-pathway or network-guideline) in meta.profile: "
+                "it loads and is served, but takes no part in comparison",
+                "PlanDefinition.meta.profile",
+                "profile",
+            )
+        ]
     return [problem for check_ in _CHECKS for problem in check_(plan, pathway)]

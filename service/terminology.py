@@ -39,10 +39,7 @@ def _read(name: str) -> CodeSystem:
     data = json.loads(text)
     concepts = {}
     for item in data["concept"]:
-        props = {
-            p["code"]: next(v for k, v in p.items() if k.startswith("value"))
-            for p in item.get("property", [])
-        }
+        props = {p["code"]: next(v for k, v in p.items() if k.startswith("value")) for p in item.get("property", [])}
         concepts[item["code"]] = Concept(item["code"], item["display"], item.get("definition", ""), props)
     return CodeSystem(url=data["url"], title=data["title"], concepts=concepts)
 

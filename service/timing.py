@@ -34,7 +34,8 @@ class Window:
     def occurrence(self) -> Occurrence:
         nominal = (self.earliest + self.latest) / 2
         return Occurrence(
-            earliest=round(float(self.earliest), 4), latest=round(float(self.latest), 4),
+            earliest=round(float(self.earliest), 4),
+            latest=round(float(self.latest), 4),
             day=units.round_days(nominal),
         )
 
@@ -87,7 +88,9 @@ def resolve(plan: PlanDefinition) -> tuple[dict[str, StepTiming], list[Problem]]
     for path, res in context.done.items():
         result[path] = StepTiming(
             occurrences=tuple(w.occurrence() for w in res.windows),
-            not_comparable=res.not_comparable, sources=res.sources, notes=res.notes,
+            not_comparable=res.not_comparable,
+            sources=res.sources,
+            notes=res.notes,
         )
     return result, context.problems
 
@@ -96,12 +99,15 @@ def _resolve(path: str, context: _Context) -> _Resolution:
     if path in context.done:
         return context.done[path]
     if path in context.visiting:
-        cycle = context.visiting[context.visiting.index(path):] + [path]
+        cycle = context.visiting[context.visiting.index(path) :] + [path]
         names = " -> ".join(context.actions[p].id or p for p in cycle)
-        context.problems.append(warning(
-            f"relatedAction forms a cycle ({names}): no step in it can be given a time",
-            f"{path}.relatedAction[0]", rule="related-action",
-        ))
+        context.problems.append(
+            warning(
+                f"relatedAction forms a cycle ({names}): no step in it can be given a time",
+                f"{path}.relatedAction[0]",
+                rule="related-action",
+            )
+        )
         return _Resolution(not_comparable=f"its relatedAction forms a cycle ({names})")
     context.visiting.append(path)
     try:
@@ -121,8 +127,7 @@ def _timing_of(path: str, context: _Context) -> _Resolution:
         if dynamic.path and dynamic.path.startswith("timing"):
             expr = dynamic.expression.expression if dynamic.expression else None
             raise NotComparable(
-                f"its timing is set when the plan is applied, by the expression '{expr}' "
-                f"({path}.dynamicValue[{index}])"
+                f"its timing is set when the plan is applied, by the expression '{expr}' ({path}.dynamicValue[{index}])"
             )
 
     own = _own_timing_element(action)
@@ -137,8 +142,11 @@ def _timing_of(path: str, context: _Context) -> _Resolution:
         parent_res = _resolve(parent, context) if parent else None
         if own is None:
             if parent_res is not None and parent_res.windows:
-                return _Resolution(windows=parent_res.windows, sources=parent_res.sources,
-                                   notes=("timing taken from the enclosing action",))
+                return _Resolution(
+                    windows=parent_res.windows,
+                    sources=parent_res.sources,
+                    notes=("timing taken from the enclosing action",),
+                )
             if parent_res is not None and parent_res.not_comparable:
                 raise NotComparable(parent_res.not_comparable)
             raise NotComparable("the step has no timing")
@@ -166,21 +174,32 @@ def _own_timing_element(action: PlanDefinitionAction) -> tuple[str, Any] | None:
 
 _RELATIONSHIPS = {
     # relationship: (which end of the target, sign of the offset)
-    "before-start": ("start", -1), "before": ("start", -1), "before-end": ("end", -1),
-    "concurrent-with-start": ("start", 0), "concurrent": ("start", 0), "concurrent-with-end": ("end", 0),
-    "after-start": ("start", 1), "after-end": ("end", 1), "after": ("end", 1),
+    "before-start": ("start", -1),
+    "before": ("start", -1),
+    "before-end": ("end", -1),
+    "concurrent-with-start": ("start", 0),
+    "concurrent": ("start", 0),
+    "concurrent-with-end": ("end", 0),
+    "after-start": ("start", 1),
+    "after-end": ("end", 1),
+    "after": ("end", 1),
 }
 
 
-def _related_anchor(path: str, action: PlanDefinitionAction, context: _Context) -> tuple[tuple[Window, ...], tuple[str, ...]]:
+def _related_anchor(
+    path: str, action: PlanDefinitionAction, context: _Context
+) -> tuple[tuple[Window, ...], tuple[str, ...]]:
     related = action.relatedAction[0]
     related_path = f"{path}.relatedAction[0]"
     target = context.ids.get(related.actionId)
     if target is None:
-        context.problems.append(warning(
-            f"relatedAction points at action '{related.actionId}', which is not in this PlanDefinition",
-            f"{related_path}.actionId", rule="related-action",
-        ))
+        context.problems.append(
+            warning(
+                f"relatedAction points at action '{related.actionId}', which is not in this PlanDefinition",
+                f"{related_path}.actionId",
+                rule="related-action",
+            )
+        )
         raise NotComparable(f"its relatedAction points at a missing action '{related.actionId}'")
     target_res = _resolve(target, context)
     if target_res.not_comparable:
@@ -204,7 +223,9 @@ def _related_anchor(path: str, action: PlanDefinitionAction, context: _Context) 
     return (window,), (*offset_source, *target_res.sources)
 
 
-def _apply_own_timing(name: str, value: Any, path: str, anchor: Window, context: _Context, notes: list[str]) -> tuple[Window, ...]:
+def _apply_own_timing(
+    name: str, value: Any, path: str, anchor: Window, context: _Context, notes: list[str]
+) -> tuple[Window, ...]:
     if name == "timingDuration":
         days = _days(value, path, context)
         return (anchor.shift(days, days),)
@@ -227,29 +248,41 @@ def _days(quantity: Any, path: str, context: _Context) -> Fraction:
     if code is None:
         unit = quantity.unit
         if unit in units.DAYS_PER_UNIT:
-            context.problems.append(warning(
-                f"the duration has unit '{unit}' but no UCUM code (FHIR invariant drt-1); "
-                f"read as UCUM '{unit}'", f"{path}.code", rule="units",
-            ))
+            context.problems.append(
+                warning(
+                    f"the duration has unit '{unit}' but no UCUM code (FHIR invariant drt-1); read as UCUM '{unit}'",
+                    f"{path}.code",
+                    rule="units",
+                )
+            )
             code = unit
         else:
-            context.problems.append(error(
-                f"the unit '{unit}' is not a UCUM unit of time (use one of "
-                f"{', '.join(units.DAYS_PER_UNIT)}); FHIR invariant drt-1 needs a UCUM code",
-                f"{path}.unit" if unit is not None else f"{path}.code", rule="units",
-            ))
+            context.problems.append(
+                error(
+                    f"the unit '{unit}' is not a UCUM unit of time (use one of "
+                    f"{', '.join(units.DAYS_PER_UNIT)}); FHIR invariant drt-1 needs a UCUM code",
+                    f"{path}.unit" if unit is not None else f"{path}.code",
+                    rule="units",
+                )
+            )
             raise NotComparable(f"its unit '{unit}' is not a unit of time")
     elif code not in units.DAYS_PER_UNIT:
-        context.problems.append(error(
-            f"the code '{code}' is not a UCUM unit of time (use one of {', '.join(units.DAYS_PER_UNIT)})",
-            f"{path}.code", rule="units",
-        ))
+        context.problems.append(
+            error(
+                f"the code '{code}' is not a UCUM unit of time (use one of {', '.join(units.DAYS_PER_UNIT)})",
+                f"{path}.code",
+                rule="units",
+            )
+        )
         raise NotComparable(f"its unit '{code}' is not a unit of time")
     if quantity.system is not None and quantity.system != UCUM_SYSTEM:
-        context.problems.append(error(
-            f"the system '{quantity.system}' is not UCUM ({UCUM_SYSTEM}), as FHIR invariant drt-1 requires",
-            f"{path}.system", rule="units",
-        ))
+        context.problems.append(
+            error(
+                f"the system '{quantity.system}' is not UCUM ({UCUM_SYSTEM}), as FHIR invariant drt-1 requires",
+                f"{path}.system",
+                rule="units",
+            )
+        )
         raise NotComparable("its unit is not UCUM")
     return units.to_days(Fraction(quantity.value), code)
 
@@ -287,7 +320,9 @@ def _repeat_days(timing: Any, path: str, context: _Context, notes: list[str]) ->
     if repeat.period is None or repeat.periodUnit is None:
         raise NotComparable("its repeat has no period, so the interval between occurrences is unknown")
     if repeat.periodUnit not in units.DAYS_PER_UNIT:
-        context.problems.append(error(f"'{repeat.periodUnit}' is not a unit of time", f"{rpath}.periodUnit", rule="units"))
+        context.problems.append(
+            error(f"'{repeat.periodUnit}' is not a unit of time", f"{rpath}.periodUnit", rule="units")
+        )
         raise NotComparable(f"its period unit '{repeat.periodUnit}' is not a unit of time")
     frequency = repeat.frequency or 1
     interval = units.to_days(Fraction(repeat.period), repeat.periodUnit) / frequency

@@ -44,34 +44,55 @@ def minimal_pathway(**overrides) -> dict:
         "resourceType": "PlanDefinition",
         "id": "rhq-test",
         "meta": {"profile": [f"{base}/StructureDefinition/trust-pathway"]},
-        "extension": [{
-            "url": f"{base}/StructureDefinition/owning-organization",
-            "valueIdentifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RHQ"},
-        }],
+        "extension": [
+            {
+                "url": f"{base}/StructureDefinition/owning-organization",
+                "valueIdentifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RHQ"},
+            }
+        ],
         "url": "http://rhq.example.org/fhir/PlanDefinition/test",
         "version": "1.0.0",
         "name": "RHQTest",
         "title": "Test pathway",
-        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/plan-definition-type",
-                             "code": "clinical-protocol"}]},
+        "type": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/plan-definition-type", "code": "clinical-protocol"}
+            ]
+        },
         "status": "active",
         "experimental": True,
         "date": "2025-01-01",
         "publisher": "Sheffield Teaching Hospitals NHS Foundation Trust",
         "useContext": [
-            {"code": {"system": "http://terminology.hl7.org/CodeSystem/usage-context-type", "code": "focus"},
-             "valueCodeableConcept": {"coding": [{"system": f"{base}/CodeSystem/pathway-topic",
-                                                  "code": "laparoscopic-cholecystectomy-follow-up"}]}},
-            {"code": {"system": "http://terminology.hl7.org/CodeSystem/usage-context-type", "code": "program"},
-             "valueCodeableConcept": {"coding": [{"system": f"{base}/CodeSystem/hosted-network",
-                                                  "code": "gastroenterology"}]}},
+            {
+                "code": {"system": "http://terminology.hl7.org/CodeSystem/usage-context-type", "code": "focus"},
+                "valueCodeableConcept": {
+                    "coding": [
+                        {"system": f"{base}/CodeSystem/pathway-topic", "code": "laparoscopic-cholecystectomy-follow-up"}
+                    ]
+                },
+            },
+            {
+                "code": {"system": "http://terminology.hl7.org/CodeSystem/usage-context-type", "code": "program"},
+                "valueCodeableConcept": {
+                    "coding": [{"system": f"{base}/CodeSystem/hosted-network", "code": "gastroenterology"}]
+                },
+            },
         ],
         "action": [
-            step("wound", "wound-check", "face-to-face",
-                 trigger=[{"type": "named-event", "name": "day-of-surgery"}],
-                 timingDuration={"value": 10, "unit": "d", "system": ucum, "code": "d"}),
-            step("review", "follow-up", "telephone",
-                 timingDuration={"value": 6, "unit": "wk", "system": ucum, "code": "wk"}),
+            step(
+                "wound",
+                "wound-check",
+                "face-to-face",
+                trigger=[{"type": "named-event", "name": "day-of-surgery"}],
+                timingDuration={"value": 10, "unit": "d", "system": ucum, "code": "d"},
+            ),
+            step(
+                "review",
+                "follow-up",
+                "telephone",
+                timingDuration={"value": 6, "unit": "wk", "system": ucum, "code": "wk"},
+            ),
         ],
     }
     pathway.update(overrides)

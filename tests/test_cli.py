@@ -30,7 +30,9 @@ def test_validate_with_no_paths_reads_the_default_folders() -> None:
     report = json.loads(result.output)
     assert result.exit_code == 0
     assert report["ok"] and report["errors"] == 0
-    assert {Path(item["file"]).parts[-4] for item in report["loaded"] if item["kind"] == "trust-pathway"} == {"pathways"}
+    assert {Path(item["file"]).parts[-4] for item in report["loaded"] if item["kind"] == "trust-pathway"} == {
+        "pathways"
+    }
 
 
 def test_external_examples_pass_with_warnings_but_fail_strict() -> None:
@@ -82,8 +84,9 @@ def test_compare_json_follows_the_report_contract() -> None:
     assert result.exit_code == 0
     (topic,) = json.loads(result.output)["topics"]
     assert topic["topic"] == "tonsillectomy-follow-up"
-    assert topic["guideline"] == ("http://harmonise.example.org/fhir/PlanDefinition/"
-                                  "guideline-tonsillectomy-follow-up|1.0.0")
+    assert topic["guideline"] == (
+        "http://harmonise.example.org/fhir/PlanDefinition/guideline-tonsillectomy-follow-up|1.0.0"
+    )
     assert {t["ods"] for t in topic["trusts"]} == {"RCU", "RFF", "RFS", "RP5", "RXF", "RFR"}
     assert {d["classification"] for d in topic["differences"]} <= {"within-tolerance", "warranted", "unwarranted"}
     # The register's RXF sleep-review entry lapsed on 2026-06-30: flagged, not silently applied.
@@ -91,8 +94,9 @@ def test_compare_json_follows_the_report_contract() -> None:
     assert [(d["trust"], d["step"], d["dimension"]) for d in expired] == [("RXF", "sleep-review", "presence")]
 
 
-@pytest.mark.parametrize("args", [["compare"], ["compare", "tonsillectomy-follow-up", "--all"],
-                                  ["compare", "--all", "--as-of", "tomorrow"]])
+@pytest.mark.parametrize(
+    "args", [["compare"], ["compare", "tonsillectomy-follow-up", "--all"], ["compare", "--all", "--as-of", "tomorrow"]]
+)
 def test_compare_usage_errors_exit_2(args: list[str]) -> None:
     assert run(*args).exit_code == 2
 

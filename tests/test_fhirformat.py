@@ -41,15 +41,20 @@ def test_the_json_and_xml_forms_of_a_published_example_read_the_same(json_name: 
 
 def test_a_primitive_that_carries_only_an_extension_is_read_from_xml() -> None:
     # fhir.resources' own XML reader raises KeyError on this valid FHIR (fixtures README).
-    resource = fhirformat.parse_xml((EXTERNAL / "xml" / "fhir-spec__plandefinition-example-cardiology-os.xml").read_bytes())
+    resource = fhirformat.parse_xml(
+        (EXTERNAL / "xml" / "fhir-spec__plandefinition-example-cardiology-os.xml").read_bytes()
+    )
     timing = resource["contained"][1]["timingTiming"]
     assert "event" not in timing
     assert timing["_event"][0]["extension"][0]["url"] == "http://hl7.org/fhir/StructureDefinition/cqf-expression"
 
 
 def test_element_ids_are_xml_attributes_and_decimals_keep_their_digits() -> None:
-    resource = {"resourceType": "PlanDefinition", "status": "draft",
-                "action": [{"id": "a1", "timingDuration": {"value": Decimal("2.50"), "code": "wk"}}]}
+    resource = {
+        "resourceType": "PlanDefinition",
+        "status": "draft",
+        "action": [{"id": "a1", "timingDuration": {"value": Decimal("2.50"), "code": "wk"}}],
+    }
     xml = fhirformat.to_xml(resource).decode()
     assert '<action id="a1">' in xml
     assert '<value value="2.50"/>' in xml
@@ -70,27 +75,39 @@ def test_xml_with_an_external_entity_is_refused_and_the_entity_never_read(tmp_pa
 
 
 def test_entity_expansion_bombs_are_refused_at_once() -> None:
-    entities = "".join(f'<!ENTITY e{i} "{"&e%d;" % (i - 1) * 10}">' for i in range(1, 10))
-    payload = (f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e0 "lol">{entities}]>'
-               '<PlanDefinition xmlns="http://hl7.org/fhir"><title value="&e9;"/></PlanDefinition>').encode()
+    entities = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">' for i in range(1, 10))
+    payload = (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e0 "lol">{entities}]>'
+        '<PlanDefinition xmlns="http://hl7.org/fhir"><title value="&e9;"/></PlanDefinition>'
+    ).encode()
     started = time.perf_counter()
     with pytest.raises(FormatError):
         fhirformat.parse_xml(payload)
     assert time.perf_counter() - started < 1.0  # refused before any expansion, not after
 
 
-@pytest.mark.parametrize(("payload", "words"), [
-    (b'{"resourceType": "PlanDefinition", "status": "draft"', "not valid JSON"),
-    (b'{"resourceType": "PlanDefinition", "status": "draft", "status": "active"}', "appears twice"),
-    (b"\xff\xfe{}", "not UTF-8"),
-    (b"[1, 2]", "not a FHIR resource"),
-    (b'{"resourceType": "PlanDefinition", "x": ' + b"[" * 500 + b"]" * 500 + b"}", "nested"),
-    (b'<PlanDefinition xmlns="http://example.org"/>', "not in the FHIR namespace"),
-    (b'<PlanDefinition xmlns="http://hl7.org/fhir"><colour value="red"/></PlanDefinition>', "unknown element <colour>"),
-    (b'<PlanDefinition xmlns="http://hl7.org/fhir"><status value="draft"/><status value="active"/></PlanDefinition>', "only once"),
-    (b'<PlanDefinition xmlns="http://hl7.org/fhir"><experimental value="yes"/></PlanDefinition>', "not a boolean"),
-    (b"<PlanDefinition", "not well-formed"),
-])
+@pytest.mark.parametrize(
+    ("payload", "words"),
+    [
+        (b'{"resourceType": "PlanDefinition", "status": "draft"', "not valid JSON"),
+        (b'{"resourceType": "PlanDefinition", "status": "draft", "status": "active"}', "appears twice"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b"[1, 2]", "not a FHIR resource"),
+        (b'{"resourceType": "PlanDefinition", "x": ' + b"[" * 500 + b"]" * 500 + b"}", "nested"),
+        (b'<PlanDefinition xmlns="http://example.org"/>', "not in the FHIR namespace"),
+        (
+            b'<PlanDefinition xmlns="http://hl7.org/fhir"><colour value="red"/></PlanDefinition>',
+            "unknown element <colour>",
+        ),
+        (
+            b'<PlanDefinition xmlns="http://hl7.org/fhir"><status value="draft"/>'
+            b'<status value="active"/></PlanDefinition>',
+            "only once",
+        ),
+        (b'<PlanDefinition xmlns="http://hl7.org/fhir"><experimental value="yes"/></PlanDefinition>', "not a boolean"),
+        (b"<PlanDefinition", "not well-formed"),
+    ],
+)
 def test_unreadable_input_is_a_format_error_in_plain_words(payload: bytes, words: str) -> None:
     with pytest.raises(FormatError) as caught:
         fhirformat.parse(payload)

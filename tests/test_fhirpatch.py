@@ -19,24 +19,40 @@ def operations(patch: dict) -> list[dict]:
 
 
 def pathway(n: int = 4) -> dict:
-    return trust_pathway("RHQ", [action(f"s{i}", "follow-up", "telephone", "nurse", f"Review {i}",
-                                        timingDuration=q(2 * (i + 1), "wk")) for i in range(n)])
+    return trust_pathway(
+        "RHQ",
+        [
+            action(f"s{i}", "follow-up", "telephone", "nurse", f"Review {i}", timingDuration=q(2 * (i + 1), "wk"))
+            for i in range(n)
+        ],
+    )
 
 
 def test_the_two_published_zika_versions_round_trip_and_the_patch_is_valid_fhir() -> None:
-    old = fhirformat.parse_json((EXTERNAL / "json" / "fhir-spec__PlanDefinition-zika-virus-intervention-initial.json").read_bytes())
-    new = fhirformat.parse_json((EXTERNAL / "json" / "fhir-spec__PlanDefinition-zika-virus-intervention.json").read_bytes())
+    old = fhirformat.parse_json(
+        (EXTERNAL / "json" / "fhir-spec__PlanDefinition-zika-virus-intervention-initial.json").read_bytes()
+    )
+    new = fhirformat.parse_json(
+        (EXTERNAL / "json" / "fhir-spec__PlanDefinition-zika-virus-intervention.json").read_bytes()
+    )
     patch = diff(old, new)
     Parameters.model_validate(patch)
     assert apply(old, patch) == new
-    assert {"type": "replace", "path": "PlanDefinition.version", "value": "2.0.0", "previousValue": "1.0.0"} in operations(patch)
+    assert {
+        "type": "replace",
+        "path": "PlanDefinition.version",
+        "value": "2.0.0",
+        "previousValue": "1.0.0",
+    } in operations(patch)
 
 
 def test_a_moved_step_is_one_move() -> None:
     old = pathway()
     new = copy.deepcopy(old)
     new["action"].insert(0, new["action"].pop(3))
-    assert operations(diff(old, new)) == [{"type": "move", "path": "PlanDefinition.action", "source": 3, "destination": 0}]
+    assert operations(diff(old, new)) == [
+        {"type": "move", "path": "PlanDefinition.action", "source": 3, "destination": 0}
+    ]
 
 
 def test_an_inserted_step_is_one_insert_and_a_changed_value_one_replace() -> None:
@@ -71,8 +87,12 @@ def test_applying_the_diff_of_a_and_b_to_a_gives_b(seed: int, size: int, edits: 
         if choice == 0 and steps:
             steps.insert(rng.randrange(len(steps) + 1), steps.pop(rng.randrange(len(steps))))
         elif choice == 1:
-            steps.insert(rng.randrange(len(steps) + 1), action(f"n{rng.randrange(999)}", "wound-check", "face-to-face",
-                                                               timingDuration=q(rng.randrange(1, 30), "d")))
+            steps.insert(
+                rng.randrange(len(steps) + 1),
+                action(
+                    f"n{rng.randrange(999)}", "wound-check", "face-to-face", timingDuration=q(rng.randrange(1, 30), "d")
+                ),
+            )
         elif choice == 2 and len(steps) > 1:
             steps.pop(rng.randrange(len(steps)))
         elif choice == 3 and steps:

@@ -28,8 +28,10 @@ def test_the_published_files_that_are_not_valid_fhir_are_reported_and_the_rest_s
     result = loader.load([EXTERNAL_INVALID, EXTERNAL / "json"])
     invalid = {Path(p.file).name for p in result.problems if p.severity is Severity.ERROR}
     assert invalid == {f.name for f in EXTERNAL_INVALID.glob("*.xml")}
-    assert all(any(p.path == "PlanDefinition.text.div" for p in result.problems if Path(p.file).name == name)
-               for name in invalid)
+    assert all(
+        any(p.path == "PlanDefinition.text.div" for p in result.problems if Path(p.file).name == name)
+        for name in invalid
+    )
     assert len(result.resources) == len(list((EXTERNAL / "json").glob("*.json")))
 
 
@@ -40,7 +42,8 @@ def test_the_issue_example_folder_names_every_problem_and_loads_the_valid_pathwa
     (tmp_path / "broken.json").write_text('{"resourceType": "PlanDefinition", "status": ')
     (tmp_path / "entity.xml").write_text(
         f'<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM "file://{secret}">]>'
-        '<PlanDefinition xmlns="http://hl7.org/fhir"><status value="draft"/><title value="&x;"/></PlanDefinition>')
+        '<PlanDefinition xmlns="http://hl7.org/fhir"><status value="draft"/><title value="&x;"/></PlanDefinition>'
+    )
     no_status = minimal_pathway(id="no-status")
     del no_status["status"]
     write_json(tmp_path / "no-status.json", no_status)
@@ -48,7 +51,10 @@ def test_the_issue_example_folder_names_every_problem_and_loads_the_valid_pathwa
     fortnights["action"][1]["timingDuration"] = {"value": 2, "unit": "fortnights"}
     write_json(tmp_path / "fortnights.json", fortnights)
     dangling = minimal_pathway(id="dangling")
-    dangling["action"][1] = {**dangling["action"][1], "relatedAction": [{"actionId": "nowhere", "relationship": "after-end"}]}
+    dangling["action"][1] = {
+        **dangling["action"][1],
+        "relatedAction": [{"actionId": "nowhere", "relationship": "after-end"}],
+    }
     del dangling["action"][1]["timingDuration"]
     write_json(tmp_path / "dangling.json", dangling)
 
@@ -67,11 +73,15 @@ def test_the_issue_example_folder_names_every_problem_and_loads_the_valid_pathwa
 def test_a_bundle_loads_each_plan_definition_and_places_problems_under_its_entry(tmp_path: Path) -> None:
     bad = minimal_pathway(id="bad")
     del bad["status"]
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": minimal_pathway(id="one")},
-        {"resource": {"resourceType": "Organization", "name": "Not a pathway"}},
-        {"resource": bad},
-    ]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": minimal_pathway(id="one")},
+            {"resource": {"resourceType": "Organization", "name": "Not a pathway"}},
+            {"resource": bad},
+        ],
+    }
     loaded, problems = loader.load_file(write_json(tmp_path / "bundle.json", bundle))
     assert [(r.entry, r.pathway.resource_id) for r in loaded] == [(0, "one")]
     assert {(p.severity, p.path) for p in problems} == {

@@ -1,7 +1,6 @@
 """Activity import and early-warning signals, on the sample network's planted patterns."""
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.measurereport import MeasureReport
@@ -53,8 +52,9 @@ def test_a_csv_without_the_required_columns_is_refused() -> None:
 
 
 def test_a_row_becomes_a_valid_measure_report_and_back() -> None:
-    values, problems = parse_csv(HEADER + "RP5,tonsillectomy-follow-up,required-follow-up-completed,2026-02,72.5,x\n",
-                                 MEASURES, "upload.csv")
+    values, problems = parse_csv(
+        HEADER + "RP5,tonsillectomy-follow-up,required-follow-up-completed,2026-02,72.5,x\n", MEASURES, "upload.csv"
+    )
     assert problems == []
     report = to_measure_report(values[0], MEASURES["required-follow-up-completed"])
     MeasureReport.model_validate(report)
@@ -77,7 +77,8 @@ def network_signals() -> list[s.Signal]:
         s.special_cause_signals(charted, versions)
         + s.drift_signals(versions, {g.pathway.canonical: g.pathway for g in guidelines}, register, today)
         + s.review_signals([(g.pathway, (g.data.get("effectivePeriod") or {}).get("end")) for g in guidelines], today)
-        + s.register_signals(register, today))
+        + s.register_signals(register, today)
+    )
 
 
 def test_the_sample_network_raises_exactly_the_planted_signals_newest_first(network_signals) -> None:

@@ -69,15 +69,18 @@ def test_rebasing_recalculates_the_limits_from_the_change() -> None:
     assert rebased.points[12].segment == 1
 
 
-@pytest.mark.parametrize(("target", "direction", "expected"), [
-    (20, Direction.INCREASE, Assurance.CONSISTENTLY_FAIL),
-    (2, Direction.INCREASE, Assurance.CONSISTENTLY_PASS),
-    (20, Direction.DECREASE, Assurance.CONSISTENTLY_PASS),
-    (2, Direction.DECREASE, Assurance.CONSISTENTLY_FAIL),
-    (10, Direction.INCREASE, Assurance.HIT_AND_MISS),
-    (None, Direction.INCREASE, Assurance.NONE),
-    (10, Direction.NEUTRAL, Assurance.NONE),
-])
+@pytest.mark.parametrize(
+    ("target", "direction", "expected"),
+    [
+        (20, Direction.INCREASE, Assurance.CONSISTENTLY_FAIL),
+        (2, Direction.INCREASE, Assurance.CONSISTENTLY_PASS),
+        (20, Direction.DECREASE, Assurance.CONSISTENTLY_PASS),
+        (2, Direction.DECREASE, Assurance.CONSISTENTLY_FAIL),
+        (10, Direction.INCREASE, Assurance.HIT_AND_MISS),
+        (None, Direction.INCREASE, Assurance.NONE),
+        (10, Direction.NEUTRAL, Assurance.NONE),
+    ],
+)
 def test_assurance_against_a_target(target, direction, expected) -> None:
     assert assurance(5, 15, target, direction) is expected
 

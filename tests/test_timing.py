@@ -33,32 +33,62 @@ def test_unit_lengths_in_days() -> None:
     assert units.to_days(2880, "min") == 2
 
 
-@pytest.mark.parametrize(("exact", "day"), [(Fraction(85, 2), 43), (Fraction(-1, 2), 0), (Fraction(1332, 10), 133), (Fraction(2246, 10), 225)])
+@pytest.mark.parametrize(
+    ("exact", "day"),
+    [(Fraction(85, 2), 43), (Fraction(-1, 2), 0), (Fraction(1332, 10), 133), (Fraction(2246, 10), 225)],
+)
 def test_rounding_is_to_the_nearest_day_with_halves_up(exact: Fraction, day: int) -> None:
     assert units.round_days(exact) == day
 
 
 def test_every_three_months_four_times_from_week_six() -> None:
     # 42, 42 + 91.3125 = 133.3125, 224.625 -> 225, 315.9375 -> 316 (the worked example).
-    pathway, problems = normalise(plan({
-        "id": "clinic",
-        "timingTiming": {"repeat": {"count": 4, "period": 3, "periodUnit": "mo", "boundsRange": {"low": q(6, "wk")}}},
-    }))
+    pathway, problems = normalise(
+        plan(
+            {
+                "id": "clinic",
+                "timingTiming": {
+                    "repeat": {"count": 4, "period": 3, "periodUnit": "mo", "boundsRange": {"low": q(6, "wk")}}
+                },
+            }
+        )
+    )
     assert problems == []
     assert days(pathway, "clinic") == [42, 133, 225, 316]
 
 
 def test_a_repeat_ends_at_its_upper_bound_when_that_comes_before_the_count() -> None:
     # Every 12 weeks from week 12, up to 40 weeks: days 84, 168, 252 (336 is past day 280).
-    pathway, _ = normalise(plan({"id": "c", "timingTiming": {"repeat": {
-        "count": 6, "period": 12, "periodUnit": "wk", "boundsRange": {"low": q(12, "wk"), "high": q(40, "wk")}}}}))
+    pathway, _ = normalise(
+        plan(
+            {
+                "id": "c",
+                "timingTiming": {
+                    "repeat": {
+                        "count": 6,
+                        "period": 12,
+                        "periodUnit": "wk",
+                        "boundsRange": {"low": q(12, "wk"), "high": q(40, "wk")},
+                    }
+                },
+            }
+        )
+    )
     assert days(pathway, "c") == [84, 168, 252]
 
 
 def test_frequency_divides_the_period() -> None:
     # Twice a week for two weeks (bounds 2 wk, no count): days 0, 3.5, 7, 10.5, 14 -> 0, 4, 7, 11, 14.
-    pathway, _ = normalise(plan({"id": "c", "timingTiming": {"repeat": {
-        "frequency": 2, "period": 1, "periodUnit": "wk", "boundsDuration": q(2, "wk")}}}))
+    pathway, _ = normalise(
+        plan(
+            {
+                "id": "c",
+                "timingTiming": {
+                    "repeat": {"frequency": 2, "period": 1, "periodUnit": "wk", "boundsDuration": q(2, "wk")}
+                },
+            }
+        )
+    )
     assert days(pathway, "c") == [0, 4, 7, 11, 14]
 
 
@@ -69,12 +99,23 @@ def test_a_range_has_a_window_and_its_middle_as_the_nominal_day() -> None:
 
 
 def test_related_actions_are_followed_through_a_chain() -> None:
-    pathway, problems = normalise(plan(
-        {"id": "call", "timingDuration": q(2, "d")},
-        {"id": "clinic", "relatedAction": [{"actionId": "call", "relationship": "after-end", "offsetDuration": q(2, "wk")}]},
-        {"id": "discharge", "relatedAction": [{"actionId": "clinic", "relationship": "after-start", "offsetDuration": q(1, "mo")}]},
-        {"id": "bloods", "relatedAction": [{"actionId": "clinic", "relationship": "before-start", "offsetDuration": q(36, "h")}]},
-    ))
+    pathway, problems = normalise(
+        plan(
+            {"id": "call", "timingDuration": q(2, "d")},
+            {
+                "id": "clinic",
+                "relatedAction": [{"actionId": "call", "relationship": "after-end", "offsetDuration": q(2, "wk")}],
+            },
+            {
+                "id": "discharge",
+                "relatedAction": [{"actionId": "clinic", "relationship": "after-start", "offsetDuration": q(1, "mo")}],
+            },
+            {
+                "id": "bloods",
+                "relatedAction": [{"actionId": "clinic", "relationship": "before-start", "offsetDuration": q(36, "h")}],
+            },
+        )
+    )
     assert problems == []
     assert days(pathway, "clinic") == [16]
     assert days(pathway, "discharge") == [46]  # 16 + 30.4375 = 46.4375
@@ -88,19 +129,31 @@ def test_related_actions_are_followed_through_a_chain() -> None:
 
 
 def test_after_end_of_a_repeating_step_counts_from_its_last_occurrence() -> None:
-    pathway, _ = normalise(plan(
-        {"id": "clinic", "timingTiming": {"repeat": {"count": 3, "period": 1, "periodUnit": "wk"}}},
-        {"id": "discharge", "relatedAction": [{"actionId": "clinic", "relationship": "after-end", "offsetDuration": q(1, "d")}]},
-    ))
+    pathway, _ = normalise(
+        plan(
+            {"id": "clinic", "timingTiming": {"repeat": {"count": 3, "period": 1, "periodUnit": "wk"}}},
+            {
+                "id": "discharge",
+                "relatedAction": [{"actionId": "clinic", "relationship": "after-end", "offsetDuration": q(1, "d")}],
+            },
+        )
+    )
     assert days(pathway, "clinic") == [0, 7, 14]
     assert days(pathway, "discharge") == [15]
 
 
 def test_an_offset_range_widens_the_window() -> None:
-    pathway, _ = normalise(plan(
-        {"id": "a", "timingDuration": q(10, "d")},
-        {"id": "b", "relatedAction": [{"actionId": "a", "relationship": "after", "offsetRange": {"low": q(1, "wk"), "high": q(2, "wk")}}]},
-    ))
+    pathway, _ = normalise(
+        plan(
+            {"id": "a", "timingDuration": q(10, "d")},
+            {
+                "id": "b",
+                "relatedAction": [
+                    {"actionId": "a", "relationship": "after", "offsetRange": {"low": q(1, "wk"), "high": q(2, "wk")}}
+                ],
+            },
+        )
+    )
     occurrence = pathway.steps[1].timing.occurrences[0]
     assert (occurrence.earliest, occurrence.latest, occurrence.day) == (17, 24, 21)
 
@@ -108,31 +161,40 @@ def test_an_offset_range_widens_the_window() -> None:
 def test_a_missing_related_action_is_reported_and_the_step_not_guessed() -> None:
     pathway, problems = normalise(plan({"id": "a", "relatedAction": [{"actionId": "ghost", "relationship": "after"}]}))
     assert [(p.severity, p.path, p.rule) for p in problems] == [
-        (Severity.WARNING, "PlanDefinition.action[0].relatedAction[0].actionId", "related-action")]
+        (Severity.WARNING, "PlanDefinition.action[0].relatedAction[0].actionId", "related-action")
+    ]
     assert "ghost" in problems[0].message
     assert pathway.steps[0].timing.occurrences == ()
     assert "missing action 'ghost'" in pathway.steps[0].timing.not_comparable
 
 
 def test_a_cycle_of_related_actions_is_reported() -> None:
-    pathway, problems = normalise(plan(
-        {"id": "a", "relatedAction": [{"actionId": "b", "relationship": "after"}]},
-        {"id": "b", "relatedAction": [{"actionId": "a", "relationship": "after"}]},
-    ))
+    pathway, problems = normalise(
+        plan(
+            {"id": "a", "relatedAction": [{"actionId": "b", "relationship": "after"}]},
+            {"id": "b", "relatedAction": [{"actionId": "a", "relationship": "after"}]},
+        )
+    )
     assert any("cycle" in p.message and p.rule == "related-action" for p in problems)
     assert all(not s.timing.comparable for s in pathway.steps)
 
 
-@pytest.mark.parametrize(("action", "reason"), [
-    ({"timingAge": {"value": 65, "code": "a", "system": UCUM}}, "age"),
-    ({"timingDateTime": "2026-01-01"}, "calendar date"),
-    ({"timingPeriod": {"start": "2026-01-01"}}, "calendar date"),
-    ({"timingTiming": {"repeat": {"period": 1, "periodUnit": "d"}}}, "open-ended"),
-    ({"timingTiming": {"repeat": {"count": 6, "duration": 21, "durationUnit": "d"}}}, "no period"),
-    ({"timingTiming": {"code": {"text": "BID"}}}, "no repeat"),
-    ({"dynamicValue": [{"path": "timing.event", "expression": {"language": "text/cql", "expression": "Now()"}}]}, "Now()"),
-    ({}, "no timing"),
-])
+@pytest.mark.parametrize(
+    ("action", "reason"),
+    [
+        ({"timingAge": {"value": 65, "code": "a", "system": UCUM}}, "age"),
+        ({"timingDateTime": "2026-01-01"}, "calendar date"),
+        ({"timingPeriod": {"start": "2026-01-01"}}, "calendar date"),
+        ({"timingTiming": {"repeat": {"period": 1, "periodUnit": "d"}}}, "open-ended"),
+        ({"timingTiming": {"repeat": {"count": 6, "duration": 21, "durationUnit": "d"}}}, "no period"),
+        ({"timingTiming": {"code": {"text": "BID"}}}, "no repeat"),
+        (
+            {"dynamicValue": [{"path": "timing.event", "expression": {"language": "text/cql", "expression": "Now()"}}]},
+            "Now()",
+        ),
+        ({}, "no timing"),
+    ],
+)
 def test_timing_known_only_at_run_time_is_not_statically_comparable(action: dict, reason: str) -> None:
     pathway, _ = normalise(plan({"id": "x", **action}))
     timing = pathway.steps[0].timing
@@ -142,7 +204,9 @@ def test_timing_known_only_at_run_time_is_not_statically_comparable(action: dict
 
 def test_a_unit_that_is_not_a_unit_of_time_is_an_error_naming_the_element() -> None:
     _, problems = normalise(plan({"id": "x", "timingDuration": {"value": 2, "unit": "fortnights"}}))
-    assert [(p.severity, p.path) for p in problems] == [(Severity.ERROR, "PlanDefinition.action[0].timingDuration.unit")]
+    assert [(p.severity, p.path) for p in problems] == [
+        (Severity.ERROR, "PlanDefinition.action[0].timingDuration.unit")
+    ]
     assert "fortnights" in problems[0].message
 
 

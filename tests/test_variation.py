@@ -18,11 +18,18 @@ from .variation_fixtures import TOPIC, action, build, four_trusts, guideline, q,
 
 SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "schemas" / "compare-report.schema.json"
 
-REGISTER = [RegisterEntry(
-    trust="RP5", topic=TOPIC, step="", dimension=Dimension.PRESENCE,
-    rationale="Extra telephone check while a community nursing service is set up.",
-    agreed_by="Network board", agreed_on=date(2026, 1, 15), review_by=date(2027, 1, 31),
-)]
+REGISTER = [
+    RegisterEntry(
+        trust="RP5",
+        topic=TOPIC,
+        step="",
+        dimension=Dimension.PRESENCE,
+        rationale="Extra telephone check while a community nursing service is set up.",
+        agreed_by="Network board",
+        agreed_on=date(2026, 1, 15),
+        review_by=date(2027, 1, 31),
+    )
+]
 
 
 def report(as_of: date = date(2026, 11, 22), with_guideline: bool = True):
@@ -44,8 +51,10 @@ def test_contacts_length_and_mode_counts_worked_out_by_hand() -> None:
     assert trusts["RHQ"].contacts_by_mode == {"face-to-face": 2, "telephone": 1}
     # 8 months = 243.5 days -> 244; 12 months = 365.25 -> 365; 3 + 3 x 2 months = 273.9375 -> 274.
     assert {ods: t.length_days for ods, t in trusts.items()} == {"RFF": 365, "RFR": 274, "RHQ": 244, "RP5": 244}
-    assert trusts["RFR"].contacts_sources == ["PlanDefinition.action[0].timingDuration",
-                                              "PlanDefinition.action[1].timingTiming"]
+    assert trusts["RFR"].contacts_sources == [
+        "PlanDefinition.action[0].timingDuration",
+        "PlanDefinition.action[1].timingTiming",
+    ]
 
 
 def test_every_difference_and_its_classification_worked_out_by_hand() -> None:
@@ -87,12 +96,24 @@ def test_a_justification_counts_until_its_review_date_then_is_flagged_expired() 
 
 def test_the_matrix_lines_up_each_trusts_steps_with_the_guideline() -> None:
     rows = {row.key: row for row in report().steps}
-    assert {ods: cell.days for ods, cell in rows["review-6w"].cells.items()} == {"RFF": [42], "RFR": [42], "RHQ": [42], "RP5": [42]}
+    assert {ods: cell.days for ods, cell in rows["review-6w"].cells.items()} == {
+        "RFF": [42],
+        "RFR": [42],
+        "RHQ": [42],
+        "RP5": [42],
+    }
     assert {ods: cell.days for ods, cell in rows["review-9m"].cells.items()} == {
-        "RFF": [365], "RFR": [91, 152, 213, 274], "RHQ": [244], "RP5": [244]}
+        "RFF": [365],
+        "RFR": [91, 152, 213, 274],
+        "RHQ": [244],
+        "RP5": [244],
+    }
     assert rows["review-9m"].cells["RFF"].classification is Classification.UNWARRANTED
     extras = [row for row in report().steps if not row.in_reference]
-    assert sorted((row.kind, tuple(row.cells)) for row in extras) == [("follow-up", ("RP5",)), ("wound-check", ("RHQ",))]
+    assert sorted((row.kind, tuple(row.cells)) for row in extras) == [
+        ("follow-up", ("RP5",)),
+        ("wound-check", ("RHQ",)),
+    ]
 
 
 def test_distance_from_the_guideline_adds_up_its_parts() -> None:
@@ -132,31 +153,57 @@ def test_the_json_report_validates_against_the_published_schema() -> None:
     assert schema == VariationReport.model_json_schema(), "regenerate docs/schemas/compare-report.schema.json"
     document = json.loads(VariationReport(as_of=date(2026, 11, 22), topics=[report()]).model_dump_json())
     jsonschema.validate(document, schema)
-    assert document["topics"][0]["trusts"][0].keys() >= {"ods", "pathway", "contacts", "contacts_by_mode", "length_days"}
+    assert document["topics"][0]["trusts"][0].keys() >= {
+        "ods",
+        "pathway",
+        "contacts",
+        "contacts_by_mode",
+        "length_days",
+    }
 
 
 # --- properties ---------------------------------------------------------------------------------
 
 UNITS = {"d": 1, "wk": 7}
-step_strategy = st.fixed_dictionaries({
-    "kind": st.sampled_from(["follow-up", "wound-check", "investigation", "discharge"]),
-    "mode": st.sampled_from(["face-to-face", "telephone", "video", "patient-initiated", "none"]),
-    "role": st.sampled_from([None, "consultant", "nurse", "gp"]),
-    "weeks": st.integers(min_value=0, max_value=60),
-    "repeat": st.sampled_from([None, 2, 3]),
-})
+step_strategy = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["follow-up", "wound-check", "investigation", "discharge"]),
+        "mode": st.sampled_from(["face-to-face", "telephone", "video", "patient-initiated", "none"]),
+        "role": st.sampled_from([None, "consultant", "nurse", "gp"]),
+        "weeks": st.integers(min_value=0, max_value=60),
+        "repeat": st.sampled_from([None, 2, 3]),
+    }
+)
 
 
 def _actions(steps: list[dict], rng: random.Random, in_days: bool) -> list[dict]:
     actions = []
     for index, step in enumerate(steps):
         unit, value = ("d", step["weeks"] * 7) if in_days else ("wk", step["weeks"])
-        timing = ({"timingDuration": q(value, unit)} if step["repeat"] is None else
-                  {"timingTiming": {"repeat": {"count": step["repeat"], "period": 4 if not in_days else 28,
-                                               "periodUnit": "wk" if not in_days else "d",
-                                               "boundsRange": {"low": q(value, unit)}}}})
-        actions.append(action(f"{'x' if in_days else 'a'}{rng.randrange(10**6)}-{index}", step["kind"], step["mode"],
-                              step["role"], f"Step {index}", **timing))
+        timing = (
+            {"timingDuration": q(value, unit)}
+            if step["repeat"] is None
+            else {
+                "timingTiming": {
+                    "repeat": {
+                        "count": step["repeat"],
+                        "period": 4 if not in_days else 28,
+                        "periodUnit": "wk" if not in_days else "d",
+                        "boundsRange": {"low": q(value, unit)},
+                    }
+                }
+            }
+        )
+        actions.append(
+            action(
+                f"{'x' if in_days else 'a'}{rng.randrange(10**6)}-{index}",
+                step["kind"],
+                step["mode"],
+                step["role"],
+                f"Step {index}",
+                **timing,
+            )
+        )
     return actions
 
 
@@ -176,8 +223,9 @@ def _comparable(topic_report) -> dict:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(network=st.lists(st.lists(step_strategy, min_size=1, max_size=6), min_size=2, max_size=4),
-       seed=st.integers(0, 1000))
+@given(
+    network=st.lists(st.lists(step_strategy, min_size=1, max_size=6), min_size=2, max_size=4), seed=st.integers(0, 1000)
+)
 def test_order_ids_and_units_never_change_the_report(network: list[list[dict]], seed: int) -> None:
     rng = random.Random(seed)
     ods = ["RFF", "RFS", "RP5", "RXF"]
@@ -200,10 +248,16 @@ def test_a_pathway_compared_with_itself_has_no_differences(steps: list[dict], se
     for step in resource["action"]:
         step["requiredBehavior"] = "must"
     pathway = build(resource)
-    as_guideline = build({**resource, "meta": {"profile": [
-        "http://harmonise.example.org/fhir/StructureDefinition/network-guideline"]}})
+    as_guideline = build(
+        {**resource, "meta": {"profile": ["http://harmonise.example.org/fhir/StructureDefinition/network-guideline"]}}
+    )
     topic_report = compare_topic(TOPIC, [TrustPathway(pathway)], as_guideline, [], date(2026, 11, 22))
     assert topic_report.differences == []
-    twins = compare_topic(TOPIC, [TrustPathway(pathway), TrustPathway(build(trust_pathway("RFF", resource["action"])))],
-                          None, [], date(2026, 11, 22))
+    twins = compare_topic(
+        TOPIC,
+        [TrustPathway(pathway), TrustPathway(build(trust_pathway("RFF", resource["action"])))],
+        None,
+        [],
+        date(2026, 11, 22),
+    )
     assert twins.differences == []

@@ -41,14 +41,33 @@ def default_folder(name: str) -> Path:
     return candidate.relative_to(Path.cwd()) if candidate.is_relative_to(Path.cwd()) else candidate
 
 
-PathwaysOption = Annotated[Path, typer.Option(
-    "--pathways", help="Folder of trust pathways.", show_default="the repository's pathways/",
-    file_okay=False)]
-GuidelinesOption = Annotated[Path, typer.Option(
-    "--guidelines", help="Folder of network guidelines and the variation register.",
-    show_default="the repository's guidelines/", file_okay=False)]
-FormatOption = Annotated[OutputFormat, typer.Option(
-    "--format", help="text for people, json for machines.", case_sensitive=False)]
+PathwaysOption = Annotated[
+    Path,
+    typer.Option(
+        "--pathways", help="Folder of trust pathways.", show_default="the repository's pathways/", file_okay=False
+    ),
+]
+GuidelinesOption = Annotated[
+    Path,
+    typer.Option(
+        "--guidelines",
+        help="Folder of network guidelines and the variation register.",
+        show_default="the repository's guidelines/",
+        file_okay=False,
+    ),
+]
+DEFAULT_DATABASE = "sqlite:///harmonise.db"
+DatabaseOption = Annotated[
+    str,
+    typer.Option(
+        "--database",
+        envvar="HARMONISE_DATABASE_URL",
+        help="Store URL: sqlite:///FILE (embedded, the default) or postgresql+psycopg://USER@HOST/DB.",
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="text for people, json for machines.", case_sensitive=False)
+]
 
 
 def _version(value: bool) -> None:
@@ -59,8 +78,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Harmonise: clinical pathway and guideline harmonisation for NHS hospital networks."""
 
@@ -69,8 +89,12 @@ def load_with_progress(paths: list[Path], quiet: bool) -> loader.LoadResult:
     """Load files with a progress bar on a terminal (stderr, gone when done)."""
     files, _ = loader.discover(paths)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        console=err, transient=True, disable=quiet or not err.is_terminal,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not err.is_terminal,
     ) as progress:
         task = progress.add_task("Reading FHIR files", total=len(files))
         return loader.load(paths, on_file=lambda _path: progress.advance(task))

@@ -14,8 +14,17 @@ from ..variation.compare import TrustPathway
 from ..variation.network import TopicContent, compare_topics, group_by_topic
 from ..variation.proposal import propose as build_proposal
 from ..variation.report import Classification, TopicReport, VariationReport
-from .app import (FormatOption, GuidelinesOption, OutputFormat, PathwaysOption, app, default_folder, err,
-                  load_with_progress, out)
+from .app import (
+    FormatOption,
+    GuidelinesOption,
+    OutputFormat,
+    PathwaysOption,
+    app,
+    default_folder,
+    err,
+    load_with_progress,
+    out,
+)
 
 LABELS = {
     Classification.WITHIN_TOLERANCE: ("within tolerance", "green"),
@@ -23,11 +32,18 @@ LABELS = {
     Classification.UNWARRANTED: ("UNWARRANTED", "bold red"),
 }
 
-AsOfOption = Annotated[str | None, typer.Option(
-    "--as-of", help="Check register review dates against this day (YYYY-MM-DD).", show_default="today")]
-UseOption = Annotated[list[str] | None, typer.Option(
-    "--use", help="Compare this pathway version instead of the current one (url|version; repeatable).",
-    show_default=False)]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Check register review dates against this day (YYYY-MM-DD).", show_default="today"),
+]
+UseOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--use",
+        help="Compare this pathway version instead of the current one (url|version; repeatable).",
+        show_default=False,
+    ),
+]
 
 
 def _as_of(value: str | None) -> date:
@@ -39,7 +55,9 @@ def _as_of(value: str | None) -> date:
         raise typer.BadParameter(f"'{value}' is not a date like 2026-11-22", param_hint="--as-of") from None
 
 
-def _content(pathways: Path, guidelines: Path, quiet: bool, chosen: list[str]) -> tuple[dict[str, TopicContent], list[Problem]]:
+def _content(
+    pathways: Path, guidelines: Path, quiet: bool, chosen: list[str]
+) -> tuple[dict[str, TopicContent], list[Problem]]:
     result = load_with_progress([pathways, guidelines], quiet=quiet)
     topics = group_by_topic([TrustPathway(r.pathway, r.file) for r in result.resources], chosen=chosen)
     return topics, [p for p in result.problems if p.severity is Severity.ERROR]
@@ -47,14 +65,17 @@ def _content(pathways: Path, guidelines: Path, quiet: bool, chosen: list[str]) -
 
 def _report_problems(problems: list[Problem]) -> None:
     if problems:
-        err.print(f"[yellow]{len(problems)} file problem(s) kept some resources out of the comparison; "
-                  "run 'harmonise validate' for details.[/yellow]")
+        err.print(
+            f"[yellow]{len(problems)} file problem(s) kept some resources out of the comparison; "
+            "run 'harmonise validate' for details.[/yellow]"
+        )
 
 
 @app.command()
 def compare(
-    topic: Annotated[str | None, typer.Argument(help="Pathway topic code, e.g. tonsillectomy-follow-up.",
-                                                show_default=False)] = None,
+    topic: Annotated[
+        str | None, typer.Argument(help="Pathway topic code, e.g. tonsillectomy-follow-up.", show_default=False)
+    ] = None,
     all_topics: Annotated[bool, typer.Option("--all", help="Compare every topic.")] = False,
     pathways: PathwaysOption = default_folder("pathways"),
     guidelines: GuidelinesOption = default_folder("guidelines"),
@@ -100,27 +121,46 @@ def print_topic(report: TopicReport, whole: VariationReport) -> None:
     """The plain-words terminal report of one topic."""
     network = terminology.code_system("http://harmonise.example.org/fhir/CodeSystem/hosted-network")
     out.rule(f"[bold]{report.title}[/bold]")
-    out.print(f"Topic {report.topic} · {network.display(report.network or '')} network · "
-              f"timing counted from: {report.index_event}")
+    out.print(
+        f"Topic {report.topic} · {network.display(report.network or '')} network · "
+        f"timing counted from: {report.index_event}"
+    )
     if report.guideline:
-        out.print(f"Compared with the agreed network guideline \"{report.guideline_title}\" ({report.guideline}).")
+        out.print(f'Compared with the agreed network guideline "{report.guideline_title}" ({report.guideline}).')
     else:
-        extra = (f" A draft guideline (\"{report.guideline_title}\", {report.draft_guideline}) is under discussion "
-                 "but not agreed, so it is not used to judge trusts." if report.draft_guideline else "")
-        out.print("[bold]No agreed guideline[/bold]: each trust is compared with the network consensus "
-                  f"(the steps most trusts have, at the median day).{extra}")
+        extra = (
+            f' A draft guideline ("{report.guideline_title}", {report.draft_guideline}) is under discussion '
+            "but not agreed, so it is not used to judge trusts."
+            if report.draft_guideline
+            else ""
+        )
+        out.print(
+            "[bold]No agreed guideline[/bold]: each trust is compared with the network consensus "
+            f"(the steps most trusts have, at the median day).{extra}"
+        )
     out.print(f"Register review dates checked as of {whole.as_of.isoformat()}.\n")
 
     trusts = Table(title="Trusts", title_justify="left")
-    for column in ("Trust", "Scheduled contacts", "By mode", "Last step (day)", "Unwarranted",
-                   "Distance from guideline", "Distance from network"):
+    for column in (
+        "Trust",
+        "Scheduled contacts",
+        "By mode",
+        "Last step (day)",
+        "Unwarranted",
+        "Distance from guideline",
+        "Distance from network",
+    ):
         trusts.add_column(column, justify="left" if column in ("Trust", "By mode") else "right")
     for t in report.trusts:
         trusts.add_row(
-            f"{t.ods} {t.name}", str(t.contacts), ", ".join(f"{n} {m}" for m, n in t.contacts_by_mode.items()),
-            str(t.length_days if t.length_days is not None else "?"), str(t.unwarranted),
+            f"{t.ods} {t.name}",
+            str(t.contacts),
+            ", ".join(f"{n} {m}" for m, n in t.contacts_by_mode.items()),
+            str(t.length_days if t.length_days is not None else "?"),
+            str(t.unwarranted),
             f"{t.distance_from_guideline.total:.2f}" if t.distance_from_guideline else "-",
-            f"{t.distance_from_network.total:.2f}")
+            f"{t.distance_from_network.total:.2f}",
+        )
     out.print(trusts)
 
     ods = [t.ods for t in report.trusts]
@@ -130,15 +170,21 @@ def print_topic(report: TopicReport, whole: VariationReport) -> None:
     for code in ods:
         matrix.add_column(code, justify="center")
     for step in report.steps:
-        label = (f"{step.title}\n{step.mode}, {_window(step.window)}, {step.required}" if step.in_reference
-                 else f"Extra: {step.title}\n{step.mode}")
+        label = (
+            f"{step.title}\n{step.mode}, {_window(step.window)}, {step.required}"
+            if step.in_reference
+            else f"Extra: {step.title}\n{step.mode}"
+        )
         spread = f"{step.timing.min}-{step.timing.max}" if step.timing else "-"
         cells = []
         for code in ods:
             cell = step.cells.get(code)
             if cell is None:
-                cells.append("[red]missing[/red]" if step.in_reference and step.required in ("must", "must-unless-documented")
-                             else "-")
+                cells.append(
+                    "[red]missing[/red]"
+                    if step.in_reference and step.required in ("must", "must-unless-documented")
+                    else "-"
+                )
                 continue
             text, style = LABELS.get(cell.classification, ("matches", "green"))
             cells.append(f"{_days(cell.days)}\n[{style}]{text}[/{style}]")
@@ -150,8 +196,10 @@ def print_topic(report: TopicReport, whole: VariationReport) -> None:
 
 
 def _print_differences(report: TopicReport) -> None:
-    groups = [(c, [d for d in report.differences if d.classification is c]) for c in
-              (Classification.UNWARRANTED, Classification.WARRANTED, Classification.WITHIN_TOLERANCE)]
+    groups = [
+        (c, [d for d in report.differences if d.classification is c])
+        for c in (Classification.UNWARRANTED, Classification.WARRANTED, Classification.WITHIN_TOLERANCE)
+    ]
     for classification, items in groups:
         text, style = LABELS[classification]
         out.print(f"\n[{style}]{text.capitalize()} differences: {len(items)}[/{style}]")
@@ -164,8 +212,10 @@ def _print_differences(report: TopicReport) -> None:
             out.print(f"      [dim]from {d.source} in {d.pathway}[/dim]")
             if d.justification:
                 j = d.justification
-                out.print(f"      [dim]register: {j.rationale} (agreed by {j.agreed_by} on {j.agreed_on}; "
-                          f"review by {j.review_by})[/dim]")
+                out.print(
+                    f"      [dim]register: {j.rationale} (agreed by {j.agreed_by} on {j.agreed_on}; "
+                    f"review by {j.review_by})[/dim]"
+                )
 
 
 def _print_sources(report: TopicReport) -> None:
@@ -183,9 +233,15 @@ def _print_sources(report: TopicReport) -> None:
 @app.command()
 def propose(
     topic: Annotated[str, typer.Argument(help="Pathway topic code.", show_default=False)],
-    out_file: Annotated[Path | None, typer.Option(
-        "--out", help="Where to write the draft PlanDefinition.", show_default="proposals/TOPIC.json",
-        dir_okay=False)] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write the draft PlanDefinition.",
+            show_default="proposals/TOPIC.json",
+            dir_okay=False,
+        ),
+    ] = None,
     pathways: PathwaysOption = default_folder("pathways"),
     guidelines: GuidelinesOption = default_folder("guidelines"),
     output: FormatOption = OutputFormat.text,
@@ -208,16 +264,22 @@ def propose(
     if output is OutputFormat.json:
         out.print_json(fhirformat.to_json(resource).decode())
     else:
-        out.print(f"Wrote a draft guideline for {topic} to {target} ({len(resource['action'])} steps, "
-                  f"from {len(content.trusts)} trusts).")
+        out.print(
+            f"Wrote a draft guideline for {topic} to {target} ({len(resource['action'])} steps, "
+            f"from {len(content.trusts)} trusts)."
+        )
         table = Table(title="Proposed steps", title_justify="left")
         for column in ("Step", "Mode", "Window (days)", "Required", "Why"):
             table.add_column(column)
         for action in resource["action"]:
             window = action.get("timingRange")
-            table.add_row(action["title"], action["code"][1]["coding"][0]["code"],
-                          f"{window['low']['value']}-{window['high']['value']}" if window else "-",
-                          action["requiredBehavior"], action["description"].removeprefix("How this step was chosen: "))
+            table.add_row(
+                action["title"],
+                action["code"][1]["coding"][0]["code"],
+                f"{window['low']['value']}-{window['high']['value']}" if window else "-",
+                action["requiredBehavior"],
+                action["description"].removeprefix("How this step was chosen: "),
+            )
         out.print(table)
         if content.guideline:
             out.print(f"Note: this topic already has an agreed guideline ({content.guideline.canonical}).")

@@ -12,8 +12,16 @@ from .. import loader, terminology
 from ..conventions import TRUSTS
 from ..pathway import PathwayKind
 from ..problems import Problem, Severity
-from .app import (FormatOption, GuidelinesOption, OutputFormat, PathwaysOption, app, default_folder,
-                  load_with_progress, out)
+from .app import (
+    FormatOption,
+    GuidelinesOption,
+    OutputFormat,
+    PathwaysOption,
+    app,
+    default_folder,
+    load_with_progress,
+    out,
+)
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:
@@ -26,9 +34,17 @@ def _validate_json(result: loader.LoadResult, exit_code: int) -> dict[str, Any]:
         "ok": exit_code == 0,
         "files": len(result.files),
         "loaded": [
-            {"file": r.file, "entry": r.entry, "id": r.pathway.resource_id, "url": r.pathway.url,
-             "version": r.pathway.version, "kind": r.pathway.kind.value, "trust": r.pathway.trust,
-             "topic": r.pathway.topic, "steps": len(r.pathway.steps)}
+            {
+                "file": r.file,
+                "entry": r.entry,
+                "id": r.pathway.resource_id,
+                "url": r.pathway.url,
+                "version": r.pathway.version,
+                "kind": r.pathway.kind.value,
+                "trust": r.pathway.trust,
+                "topic": r.pathway.topic,
+                "steps": len(r.pathway.steps),
+            }
             for r in result.resources
         ],
         "problems": [_problem_json(p) for p in result.problems],
@@ -66,8 +82,9 @@ def _print_summary(result: loader.LoadResult) -> None:
             table.add_column(trust, justify="right")
         for topic in sorted(by_topic):
             row = by_topic[topic]
-            table.add_row(terminology.topics().display(topic), row.get("guideline", "none"),
-                          *(row.get(t, "-") for t in trusts))
+            table.add_row(
+                terminology.topics().display(topic), row.get("guideline", "none"), *(row.get(t, "-") for t in trusts)
+            )
         out.print(table)
 
 
@@ -80,17 +97,23 @@ def _print_problems(problems: list[Problem]) -> None:
         for problem in by_file[file]:
             style = "red" if problem.severity is Severity.ERROR else "yellow"
             where = problem.path or "(whole file)"
-            out.print(f"  [{style}]{problem.severity.value:7}[/{style}] {where}: {problem.message} "
-                      f"[dim]\\[{problem.rule}][/dim]")
+            out.print(
+                f"  [{style}]{problem.severity.value:7}[/{style}] {where}: {problem.message} "
+                f"[dim]\\[{problem.rule}][/dim]"
+            )
 
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Files or folders to check (FHIR JSON or XML, single resources or Bundles). "
-             "Default: the pathways and guidelines folders.", show_default=False)] = None,
-    strict: Annotated[bool, typer.Option(
-        "--strict", help="Treat convention warnings as failures (exit 1).")] = False,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files or folders to check (FHIR JSON or XML, single resources or Bundles). "
+            "Default: the pathways and guidelines folders.",
+            show_default=False,
+        ),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat convention warnings as failures (exit 1).")] = False,
     pathways: PathwaysOption = default_folder("pathways"),
     guidelines: GuidelinesOption = default_folder("guidelines"),
     output: FormatOption = OutputFormat.text,
@@ -113,6 +136,8 @@ def validate(
         n_errors = sum(p.severity is Severity.ERROR for p in result.problems)
         n_warnings = len(result.problems) - n_errors
         verdict = "FAILED" if failed else "OK"
-        out.print(f"\n{verdict}: {n_errors} error(s), {n_warnings} warning(s)"
-                  + (" (--strict: warnings fail)" if strict and n_warnings else ""))
+        out.print(
+            f"\n{verdict}: {n_errors} error(s), {n_warnings} warning(s)"
+            + (" (--strict: warnings fail)" if strict and n_warnings else "")
+        )
     raise typer.Exit(exit_code)

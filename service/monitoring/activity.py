@@ -62,7 +62,9 @@ def measure_info(resource: JsonDict) -> MeasureInfo:
     notation = resource.get("improvementNotation", {}).get("coding", [{}])[0].get("code")
     target = _extension(resource, TARGET_EXTENSION)
     return MeasureInfo(
-        id=resource["id"], url=resource["url"], title=resource.get("title", resource["id"]),
+        id=resource["id"],
+        url=resource["url"],
+        title=resource.get("title", resource["id"]),
         direction=Direction(notation) if notation in ("increase", "decrease") else Direction.NEUTRAL,
         target=float(target) if target is not None else None,
         unit=str(_extension(resource, UNIT_EXTENSION) or ""),
@@ -86,17 +88,25 @@ def parse_csv(text: str, measures: dict[str, MeasureInfo], source: str) -> tuple
     reader = csv.DictReader(io.StringIO(text))
     missing = [name for name in COLUMNS if name not in (reader.fieldnames or [])]
     if missing:
-        return [], [error(f"the header lacks the column(s) {', '.join(missing)}; "
-                          f"it needs {','.join(COLUMNS)}", "row 1", rule="activity").located(source)]
+        return [], [
+            error(
+                f"the header lacks the column(s) {', '.join(missing)}; it needs {','.join(COLUMNS)}",
+                "row 1",
+                rule="activity",
+            ).located(source)
+        ]
     values: list[ActivityValue] = []
     problems: list[Problem] = []
     seen: dict[tuple[str, str, str, str], int] = {}
     topics = terminology.topics()
     for row_number, row in enumerate(reader, start=2):
 
-        def bad(column: str, message: str) -> None:
-            problems.append(error(f"{message} (value: {row.get(column)!r})", f"row {row_number}, column '{column}'",
-                                  rule="activity").located(source))
+        def bad(column: str, message: str, row: dict[str, str] = row, row_number: int = row_number) -> None:
+            problems.append(
+                error(
+                    f"{message} (value: {row.get(column)!r})", f"row {row_number}, column '{column}'", rule="activity"
+                ).located(source)
+            )
 
         trust, topic = (row.get("trust") or "").strip(), (row.get("topic") or "").strip()
         measure, period = (row.get("measure") or "").strip(), (row.get("period") or "").strip()
@@ -135,18 +145,34 @@ def to_measure_report(value: ActivityValue, measure: MeasureInfo) -> JsonDict:
     return {
         "resourceType": "MeasureReport",
         "id": report_id(value),
-        "identifier": [{"system": ACTIVITY_IDENTIFIER_SYSTEM,
-                        "value": f"{value.trust}|{value.topic}|{value.measure}|{value.period}"}],
+        "identifier": [
+            {
+                "system": ACTIVITY_IDENTIFIER_SYSTEM,
+                "value": f"{value.trust}|{value.topic}|{value.measure}|{value.period}",
+            }
+        ],
         "status": "complete",
         "type": "summary",
         "measure": measure.url,
         "reporter": {"identifier": {"system": c.ODS_SYSTEM, "value": value.trust}, "display": c.TRUSTS[value.trust]},
         "period": {"start": f"{value.period}-01", "end": f"{value.period}-{last_day:02d}"},
-        "group": [{
-            "code": {"coding": [{"system": c.PATHWAY_TOPIC_SYSTEM, "code": value.topic,
-                                 "display": terminology.topics().display(value.topic)}]},
-            "measureScore": {"value": Decimal(str(value.value)), **({"unit": measure.unit} if measure.unit else {})},
-        }],
+        "group": [
+            {
+                "code": {
+                    "coding": [
+                        {
+                            "system": c.PATHWAY_TOPIC_SYSTEM,
+                            "code": value.topic,
+                            "display": terminology.topics().display(value.topic),
+                        }
+                    ]
+                },
+                "measureScore": {
+                    "value": Decimal(str(value.value)),
+                    **({"unit": measure.unit} if measure.unit else {}),
+                },
+            }
+        ],
     }
 
 
@@ -157,8 +183,14 @@ def from_measure_report(report: JsonDict, measures_by_url: dict[str, MeasureInfo
     groups = report.get("group") or []
     if measure is None or reporter.get("system") != c.ODS_SYSTEM or not groups:
         return None
-    topic = next((coding.get("code") for coding in groups[0].get("code", {}).get("coding", [])
-                  if coding.get("system") == c.PATHWAY_TOPIC_SYSTEM), None)
+    topic = next(
+        (
+            coding.get("code")
+            for coding in groups[0].get("code", {}).get("coding", [])
+            if coding.get("system") == c.PATHWAY_TOPIC_SYSTEM
+        ),
+        None,
+    )
     score = groups[0].get("measureScore", {}).get("value")
     start = report.get("period", {}).get("start", "")
     if topic is None or score is None or len(start) < 7:

@@ -90,8 +90,11 @@ def adoptions(versions: Sequence[Pathway]) -> list[tuple[str, str]]:
     return found
 
 
-def chart_series(values_by_key: dict[tuple[str, str, str], list[ActivityValue]], measures: dict[str, MeasureInfo],
-                 versions: dict[tuple[str, str], list[Pathway]]) -> list[MonitoredSeries]:
+def chart_series(
+    values_by_key: dict[tuple[str, str, str], list[ActivityValue]],
+    measures: dict[str, MeasureInfo],
+    versions: dict[tuple[str, str], list[Pathway]],
+) -> list[MonitoredSeries]:
     charted = []
     for (trust, topic, measure_id), values in values_by_key.items():
         if len(values) < 2 or measure_id not in measures:
@@ -99,7 +102,8 @@ def chart_series(values_by_key: dict[tuple[str, str, str], list[ActivityValue]],
         measure = measures[measure_id]
         periods = tuple(v.period for v in values)
         rebases = tuple(
-            (periods.index(month), why) for month, why in adoptions(versions.get((trust, topic), []))
+            (periods.index(month), why)
+            for month, why in adoptions(versions.get((trust, topic), []))
             if month in periods and periods.index(month) > 0
         )
         chart = xmr([v.value for v in values], measure.direction, measure.target, rebase=[i for i, _ in rebases])
@@ -111,7 +115,9 @@ def _first_of(period: str) -> date:
     return date.fromisoformat(f"{period}-01")
 
 
-def special_cause_signals(charted: Iterable[MonitoredSeries], versions: dict[tuple[str, str], list[Pathway]]) -> list[Signal]:
+def special_cause_signals(
+    charted: Iterable[MonitoredSeries], versions: dict[tuple[str, str], list[Pathway]]
+) -> list[Signal]:
     signals = []
     for series in charted:
         points = series.chart.points
@@ -123,31 +129,51 @@ def special_cause_signals(charted: Iterable[MonitoredSeries], versions: dict[tup
             start -= 1
         latest = points[-1]
         rules = sorted({rule.value for p in points[start:] for rule in p.rules})
-        changes = [f"version {p.version} from {p.date}" for p in versions.get((series.trust, series.topic), [])
-                   if p.date and series.periods[max(0, start - 2)] <= p.date[:7] <= series.periods[-1]]
-        look_at = ("pathway changes around then: " + "; ".join(changes)) if changes else \
-            "what changed in the service around then (no pathway change is recorded)"
-        signals.append(Signal(
-            kind=SignalKind.SPECIAL_CAUSE, raised_on=_first_of(series.periods[start]), trust=series.trust,
-            topic=series.topic, title=f"{series.measure.title}: {latest.variation.words}",
-            detail=(f"Since {series.periods[start]}, {len(points) - start} month(s) of concern ({', '.join(rules)}); "
+        changes = [
+            f"version {p.version} from {p.date}"
+            for p in versions.get((series.trust, series.topic), [])
+            if p.date and series.periods[max(0, start - 2)] <= p.date[:7] <= series.periods[-1]
+        ]
+        look_at = (
+            ("pathway changes around then: " + "; ".join(changes))
+            if changes
+            else "what changed in the service around then (no pathway change is recorded)"
+        )
+        signals.append(
+            Signal(
+                kind=SignalKind.SPECIAL_CAUSE,
+                raised_on=_first_of(series.periods[start]),
+                trust=series.trust,
+                topic=series.topic,
+                title=f"{series.measure.title}: {latest.variation.words}",
+                detail=(
+                    f"Since {series.periods[start]}, {len(points) - start} month(s) of concern ({', '.join(rules)}); "
                     f"latest {latest.value:g}{series.measure.unit and ' ' + series.measure.unit} against a mean of "
-                    f"{latest.mean:.1f} (limits {latest.lower:.1f} to {latest.upper:.1f})."),
-            look_at=look_at,
-            source=f"MeasureReport {series.measure.url} for {series.trust}, {series.topic}, "
-                   f"{series.periods[0]} to {series.periods[-1]}",
-        ))
+                    f"{latest.mean:.1f} (limits {latest.lower:.1f} to {latest.upper:.1f})."
+                ),
+                look_at=look_at,
+                source=f"MeasureReport {series.measure.url} for {series.trust}, {series.topic}, "
+                f"{series.periods[0]} to {series.periods[-1]}",
+            )
+        )
     return signals
 
 
 def _unwarranted(pathway: Pathway, guideline: Pathway, register: Sequence[RegisterEntry], today: date) -> list[str]:
     report = compare_topic(pathway.topic, [TrustPathway(pathway)], guideline, register, today)
-    return [f"{d.step or 'extra step'} ({d.dimension.value})" for d in report.differences
-            if d.classification is Classification.UNWARRANTED]
+    return [
+        f"{d.step or 'extra step'} ({d.dimension.value})"
+        for d in report.differences
+        if d.classification is Classification.UNWARRANTED
+    ]
 
 
-def drift_signals(versions: dict[tuple[str, str], list[Pathway]], guidelines: dict[str, Pathway],
-                  register: Sequence[RegisterEntry], today: date) -> list[Signal]:
+def drift_signals(
+    versions: dict[tuple[str, str], list[Pathway]],
+    guidelines: dict[str, Pathway],
+    register: Sequence[RegisterEntry],
+    today: date,
+) -> list[Signal]:
     signals = []
     for (trust, topic), history in versions.items():
         for before, after in zip(history, history[1:]):
@@ -157,14 +183,22 @@ def drift_signals(versions: dict[tuple[str, str], list[Pathway]], guidelines: di
             was, now = _unwarranted(before, guideline, register, today), _unwarranted(after, guideline, register, today)
             if len(now) > len(was):
                 new = [d for d in now if d not in was] or now
-                signals.append(Signal(
-                    kind=SignalKind.DRIFT, raised_on=date.fromisoformat(after.date[:10]), trust=trust, topic=topic,
-                    title=f"Pathway moved away from the guideline it adopted (version {before.version} to {after.version})",
-                    detail=(f"{len(now)} unwarranted difference(s) from {after.guideline}, up from {len(was)}: "
-                            f"{', '.join(new)}."),
-                    look_at=f"harmonise compare {topic} --use '{after.canonical}'",
-                    source=f"{before.canonical} -> {after.canonical}",
-                ))
+                signals.append(
+                    Signal(
+                        kind=SignalKind.DRIFT,
+                        raised_on=date.fromisoformat(after.date[:10]),
+                        trust=trust,
+                        topic=topic,
+                        title=f"Pathway moved away from the guideline it adopted "
+                        f"(version {before.version} to {after.version})",
+                        detail=(
+                            f"{len(now)} unwarranted difference(s) from {after.guideline}, up from {len(was)}: "
+                            f"{', '.join(new)}."
+                        ),
+                        look_at=f"harmonise compare {topic} --use '{after.canonical}'",
+                        source=f"{before.canonical} -> {after.canonical}",
+                    )
+                )
     return signals
 
 
@@ -174,29 +208,38 @@ def review_signals(guidelines: Iterable[tuple[Pathway, str | None]], today: date
     for guideline, review_by in guidelines:
         if guideline.status != "active" or not review_by or date.fromisoformat(review_by[:10]) >= today:
             continue
-        signals.append(Signal(
-            kind=SignalKind.GUIDELINE_REVIEW_OVERDUE, raised_on=date.fromisoformat(review_by[:10]), trust=None,
-            topic=guideline.topic, title=f"Guideline past its review date: {guideline.title}",
-            detail=f"Version {guideline.version} was due for review by {review_by[:10]}.",
-            look_at="the guideline with the network, and the trusts' current pathways for the topic",
-            source=f"{guideline.canonical} effectivePeriod.end",
-        ))
+        signals.append(
+            Signal(
+                kind=SignalKind.GUIDELINE_REVIEW_OVERDUE,
+                raised_on=date.fromisoformat(review_by[:10]),
+                trust=None,
+                topic=guideline.topic,
+                title=f"Guideline past its review date: {guideline.title}",
+                detail=f"Version {guideline.version} was due for review by {review_by[:10]}.",
+                look_at="the guideline with the network, and the trusts' current pathways for the topic",
+                source=f"{guideline.canonical} effectivePeriod.end",
+            )
+        )
     return signals
 
 
 def register_signals(register: Iterable[RegisterEntry], today: date) -> list[Signal]:
     return [
         Signal(
-            kind=SignalKind.JUSTIFICATION_EXPIRED, raised_on=entry.review_by, trust=entry.trust, topic=entry.topic,
+            kind=SignalKind.JUSTIFICATION_EXPIRED,
+            raised_on=entry.review_by,
+            trust=entry.trust,
+            topic=entry.topic,
             title=f"Warranted-variation justification past its review date ({entry.dimension.value}"
-                  f"{', step ' + entry.step if entry.step else ''})",
-            detail=f"Agreed by {entry.agreed_by} on {entry.agreed_on}: \"{entry.rationale}\"; review was due by {entry.review_by}. "
-                   "Until it is reviewed, the difference counts as unwarranted.",
-            look_at="the register entry with the network; renew it with a new review date, or ask the trust to change",
-            source=f"guidelines/variation-register.yaml ({entry.trust}, {entry.topic}, {entry.step or 'whole pathway'}, "
-                   f"{entry.dimension.value})",
+            f"{', step ' + entry.step if entry.step else ''})",
+            detail=f'Agreed by {entry.agreed_by} on {entry.agreed_on}: "{entry.rationale}"; '
+            f"review was due by {entry.review_by}. Until it is reviewed, the difference counts as unwarranted.",
+            look_at="the register entry with the network: renew it with a new review date, or ask the trust to change",
+            source=f"guidelines/variation-register.yaml ({entry.trust}, {entry.topic}, "
+            f"{entry.step or 'whole pathway'}, {entry.dimension.value})",
         )
-        for entry in register if entry.expired(today)
+        for entry in register
+        if entry.expired(today)
     ]
 
 

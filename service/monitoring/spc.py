@@ -153,9 +153,16 @@ def _segment_points(values: Sequence[float], rules: Rules, direction: Direction,
             two_of_three.update(i for i in window if close[i])
     points = []
     for i, value in enumerate(values):
-        found = tuple(rule for rule, members in (
-            (Rule.OUTSIDE_LIMITS, outside), (Rule.SHIFT, shift), (Rule.TREND, trend), (Rule.TWO_OF_THREE, two_of_three),
-        ) if i in members)
+        found = tuple(
+            rule
+            for rule, members in (
+                (Rule.OUTSIDE_LIMITS, outside),
+                (Rule.SHIFT, shift),
+                (Rule.TREND, trend),
+                (Rule.TWO_OF_THREE, two_of_three),
+            )
+            if i in members
+        )
         high = (trend_way[i] > 0) if found == (Rule.TREND,) else side[i] > 0
         points.append(Point(value, mean, lower, upper, found, _variation(found, high, direction), segment))
     return points
@@ -182,8 +189,13 @@ def assurance(lower: float, upper: float, target: float | None, direction: Direc
     return Assurance.HIT_AND_MISS
 
 
-def xmr(values: Sequence[float], direction: Direction = Direction.NEUTRAL, target: float | None = None,
-        rebase: Sequence[int] = (), rules: Rules = Rules()) -> Chart:
+def xmr(
+    values: Sequence[float],
+    direction: Direction = Direction.NEUTRAL,
+    target: float | None = None,
+    rebase: Sequence[int] = (),
+    rules: Rules = Rules(),
+) -> Chart:
     """The XmR chart of a series (oldest first), with limits recalculated at each rebase index."""
     if len(values) < 2:
         raise ValueError("an XmR chart needs at least two points")

@@ -49,8 +49,12 @@ class Point:
     latest: float | None = None
 
     def sort_key(self) -> tuple:
-        return (self.day if self.day is not None else math.inf, self.kind or "", self.mode or "",
-                tuple(sorted(self.roles)))
+        return (
+            self.day if self.day is not None else math.inf,
+            self.kind or "",
+            self.mode or "",
+            tuple(sorted(self.roles)),
+        )
 
 
 def timing_cost(point: Point, reference: Point) -> float:
@@ -98,8 +102,5 @@ def align(points: Sequence[Point], reference: Sequence[Point]) -> list[tuple[int
         cost[n + b, b] = UNMATCHED_COST  # reference point left unmatched
     cost[n:, m:] = 0.0
     rows, cols = linear_sum_assignment(cost)
-    pairs = [
-        (order_p[a], order_r[b]) for a, b in zip(rows, cols)
-        if a < n and b < m and cost[a, b] < _FORBIDDEN
-    ]
+    pairs = [(order_p[a], order_r[b]) for a, b in zip(rows, cols) if a < n and b < m and cost[a, b] < _FORBIDDEN]
     return sorted(pairs)

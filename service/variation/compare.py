@@ -23,8 +23,18 @@ from ..pathway import Pathway
 from ..register import Dimension, RegisterEntry
 from .alignment import MAX_TIMING_COST, align, timing_cost
 from .reference import Occurrence, ReferenceStep, consensus_steps, guideline_steps, occurrences
-from .report import (AlignedStep, Cell, Classification, ComparedAgainst, Difference, RegisterNote, Score,
-                     TimingSpread, TopicReport, TrustSummary)
+from .report import (
+    AlignedStep,
+    Cell,
+    Classification,
+    ComparedAgainst,
+    Difference,
+    RegisterNote,
+    Score,
+    TimingSpread,
+    TopicReport,
+    TrustSummary,
+)
 
 #: Weights of the parts of a distance score (docs/comparison.md).
 SCORE_WEIGHTS = {"presence": 1.0, "count": 1.0, "timing": 1.0, "mode": 0.5, "participant": 0.25, "condition": 0.25}
@@ -107,18 +117,31 @@ def _findings(step: ReferenceStep, matched: list[tuple[Occurrence, int]], agains
     if not matched:
         optional = step.required not in _REQUIRED
         words = "optional" if optional else "required"
-        return [Finding(step.key, Dimension.PRESENCE,
-                        f"No step matches the {against}'s '{step.title}' ({words}, {_window_text(step)})",
-                        "PlanDefinition.action", step.source, within_tolerance=optional)]
+        return [
+            Finding(
+                step.key,
+                Dimension.PRESENCE,
+                f"No step matches the {against}'s '{step.title}' ({words}, {_window_text(step)})",
+                "PlanDefinition.action",
+                step.source,
+                within_tolerance=optional,
+            )
+        ]
     findings: list[Finding] = []
     first = matched[0][0]
     trust_steps = sorted({o.step.path for o, _ in matched})
     source = trust_steps[0]
     if len(matched) != len(step.points):
-        findings.append(Finding(
-            step.key, Dimension.COUNT,
-            f"{len(matched)} occurrences of '{step.title}' {_days_text([o.point.day for o, _ in matched])}; "
-            f"the {against} has {len(step.points)}", source, step.source))
+        findings.append(
+            Finding(
+                step.key,
+                Dimension.COUNT,
+                f"{len(matched)} occurrences of '{step.title}' {_days_text([o.point.day for o, _ in matched])}; "
+                f"the {against} has {len(step.points)}",
+                source,
+                step.source,
+            )
+        )
     outside, inside_off = [], []
     for occ, k in matched:
         if k < 0 or occ.point.day is None or step.points[k].day is None:
@@ -130,39 +153,75 @@ def _findings(step: ReferenceStep, matched: list[tuple[Occurrence, int]], agains
             inside_off.append((occ, ref))
     timing_source = first.step.timing.sources[0] if first.step.timing.sources else source
     if outside:
-        findings.append(Finding(
-            step.key, Dimension.TIMING,
-            f"'{first.step.title or step.title}' {_days_text([o.point.day for o, _ in outside])}; "
-            f"{against} {_window_text(step)}", timing_source, step.source))
+        findings.append(
+            Finding(
+                step.key,
+                Dimension.TIMING,
+                f"'{first.step.title or step.title}' {_days_text([o.point.day for o, _ in outside])}; "
+                f"{against} {_window_text(step)}",
+                timing_source,
+                step.source,
+            )
+        )
     elif inside_off:
-        findings.append(Finding(
-            step.key, Dimension.TIMING,
-            f"'{first.step.title or step.title}' {_days_text([o.point.day for o, _ in inside_off])}; "
-            f"inside the {against} {_window_text(step)}", timing_source, step.source, within_tolerance=True))
+        findings.append(
+            Finding(
+                step.key,
+                Dimension.TIMING,
+                f"'{first.step.title or step.title}' {_days_text([o.point.day for o, _ in inside_off])}; "
+                f"inside the {against} {_window_text(step)}",
+                timing_source,
+                step.source,
+                within_tolerance=True,
+            )
+        )
     modes = sorted({o.step.mode or "none" for o, _ in matched})
     if modes != [step.mode or "none"]:
-        findings.append(Finding(
-            step.key, Dimension.MODE,
-            f"'{first.step.title or step.title}' is {' / '.join(modes)}; the {against} says {step.mode}",
-            f"{source}.code", step.source))
+        findings.append(
+            Finding(
+                step.key,
+                Dimension.MODE,
+                f"'{first.step.title or step.title}' is {' / '.join(modes)}; the {against} says {step.mode}",
+                f"{source}.code",
+                step.source,
+            )
+        )
     roles = sorted({r for o, _ in matched for r in o.step.roles})
     if roles and step.roles and not set(roles) & step.roles:
-        findings.append(Finding(
-            step.key, Dimension.PARTICIPANT,
-            f"'{first.step.title or step.title}' by {', '.join(roles)}; the {against} says {', '.join(sorted(step.roles))}",
-            f"{source}.participant", step.source))
+        findings.append(
+            Finding(
+                step.key,
+                Dimension.PARTICIPANT,
+                f"'{first.step.title or step.title}' by {', '.join(roles)}; "
+                f"the {against} says {', '.join(sorted(step.roles))}",
+                f"{source}.participant",
+                step.source,
+            )
+        )
     conditional = any(o.step.conditions for o, _ in matched)
     if step.conditions and not conditional:
-        findings.append(Finding(
-            step.key, Dimension.CONDITION,
-            f"'{first.step.title or step.title}' is for every patient; the {against} only when: "
-            f"{step.conditions[0].description or step.conditions[0].expression}", source, step.source))
+        findings.append(
+            Finding(
+                step.key,
+                Dimension.CONDITION,
+                f"'{first.step.title or step.title}' is for every patient; the {against} only when: "
+                f"{step.conditions[0].description or step.conditions[0].expression}",
+                source,
+                step.source,
+            )
+        )
     elif conditional and not step.conditions:
         cond = next(o.step.conditions[0] for o, _ in matched if o.step.conditions)
-        findings.append(Finding(
-            step.key, Dimension.CONDITION,
-            f"'{first.step.title or step.title}' only when: {cond.description or cond.expression}; "
-            f"the {against} has it for every patient", f"{source}.condition", step.source))
+        findings.append(
+            Finding(
+                step.key,
+                Dimension.CONDITION,
+                f"'{first.step.title or step.title}' only when: {cond.description or cond.expression}; "
+                f"the {against} has it for every patient",
+                f"{source}.condition",
+                step.source,
+            )
+        )
     return findings
 
 
@@ -171,15 +230,21 @@ def _extra_findings(extra: list[Occurrence]) -> list[Finding]:
     for occ in extra:
         by_step[occ.step.path].append(occ)
     return [
-        Finding(None, Dimension.PRESENCE,
-                f"Extra step not in the reference: '{occs[0].step.title or occs[0].step.kind}' "
-                f"({occs[0].step.mode}) {_days_text([o.point.day for o in occs])}", path, None)
+        Finding(
+            None,
+            Dimension.PRESENCE,
+            f"Extra step not in the reference: '{occs[0].step.title or occs[0].step.kind}' "
+            f"({occs[0].step.mode}) {_days_text([o.point.day for o in occs])}",
+            path,
+            None,
+        )
         for path, occs in sorted(by_step.items())
     ]
 
 
-def classify(finding: Finding, trust: str, topic: str, register: Sequence[RegisterEntry],
-             today: date) -> tuple[Classification, RegisterEntry | None]:
+def classify(
+    finding: Finding, trust: str, topic: str, register: Sequence[RegisterEntry], today: date
+) -> tuple[Classification, RegisterEntry | None]:
     """Within tolerance first; then a register entry for this step (or the whole pathway)."""
     if finding.within_tolerance:
         return Classification.WITHIN_TOLERANCE, None
@@ -238,16 +303,25 @@ def _length(pathway: Pathway) -> tuple[int | None, str | None]:
 def _spread(days: list[int]) -> TimingSpread | None:
     if not days:
         return None
-    return TimingSpread(min=min(days), median=float(statistics.median(days)), max=max(days),
-                        spread=max(days) - min(days))
+    return TimingSpread(
+        min=min(days), median=float(statistics.median(days)), max=max(days), spread=max(days) - min(days)
+    )
 
 
 def _row(step: ReferenceStep, in_reference: bool, cells: dict[str, Cell]) -> AlignedStep:
     first_days = [c.days[0] for c in cells.values() if c.days]
     return AlignedStep(
-        key=step.key, title=step.title, kind=step.kind, mode=step.mode, roles=sorted(step.roles),
-        required=step.required if in_reference else None, window=step.window, in_reference=in_reference,
-        reference_source=step.source, cells=cells, timing=_spread(first_days),
+        key=step.key,
+        title=step.title,
+        kind=step.kind,
+        mode=step.mode,
+        roles=sorted(step.roles),
+        required=step.required if in_reference else None,
+        window=step.window,
+        in_reference=in_reference,
+        reference_source=step.source,
+        cells=cells,
+        timing=_spread(first_days),
     )
 
 
@@ -255,8 +329,10 @@ def _cell(occs: list[Occurrence], classification: Classification | None) -> Cell
     ordered = sorted(occs, key=lambda o: (o.point.day is None, o.point.day or 0))
     return Cell(
         days=[o.point.day for o in ordered if o.point.day is not None],
-        modes=sorted({o.step.mode or "none" for o in occs}), roles=sorted({r for o in occs for r in o.step.roles}),
-        sources=sorted({o.step.path for o in occs}), classification=classification,
+        modes=sorted({o.step.mode or "none" for o in occs}),
+        roles=sorted({r for o in occs for r in o.step.roles}),
+        sources=sorted({o.step.path for o in occs}),
+        classification=classification,
     )
 
 
@@ -292,14 +368,28 @@ def compare_topic(
         worst: dict[str | None, Classification] = {}
         for finding in findings:
             classification, entry = classify(finding, ods, topic, register, today)
-            differences.append(Difference(
-                trust=ods, step=finding.step, dimension=finding.dimension, classification=classification,
-                detail=finding.detail, source=finding.source, pathway=pathway.canonical or "",
-                reference_source=finding.reference_source,
-                justification=RegisterNote(rationale=entry.rationale, agreed_by=entry.agreed_by, agreed_on=entry.agreed_on,
-                                      review_by=entry.review_by, expired=entry.expired(today)) if entry else None,
-                expired=bool(entry and entry.expired(today)),
-            ))
+            differences.append(
+                Difference(
+                    trust=ods,
+                    step=finding.step,
+                    dimension=finding.dimension,
+                    classification=classification,
+                    detail=finding.detail,
+                    source=finding.source,
+                    pathway=pathway.canonical or "",
+                    reference_source=finding.reference_source,
+                    justification=RegisterNote(
+                        rationale=entry.rationale,
+                        agreed_by=entry.agreed_by,
+                        agreed_on=entry.agreed_on,
+                        review_by=entry.review_by,
+                        expired=entry.expired(today),
+                    )
+                    if entry
+                    else None,
+                    expired=bool(entry and entry.expired(today)),
+                )
+            )
             if finding.step is not None and _SEVERITY[classification] >= _SEVERITY.get(worst.get(finding.step), -1):
                 worst[finding.step] = classification
         for step in reference:
@@ -309,21 +399,32 @@ def compare_topic(
         extras[ods] = aligned.extra
 
         network_alignment = align_to_reference(occs[ods], network)
-        network_findings = [f for s in network for f in _findings(s, network_alignment.matched.get(s.key, []), "network")]
+        network_findings = [
+            f for s in network for f in _findings(s, network_alignment.matched.get(s.key, []), "network")
+        ]
         network_findings += _extra_findings(network_alignment.extra)
         contacts, by_mode, contact_sources = _contacts(pathway)
         length, length_source = _length(pathway)
-        summaries.append(TrustSummary(
-            ods=ods, name=TRUSTS.get(ods, pathway.publisher or ods), pathway=pathway.canonical or "",
-            file=trust.file, adopted_guideline=pathway.guideline, contacts=contacts, contacts_by_mode=by_mode,
-            contacts_sources=contact_sources, length_days=length, length_source=length_source,
-            missing_steps=[s.key for s in reference if not aligned.matched.get(s.key)],
-            extra_steps=sorted({o.step.path for o in aligned.extra}),
-            not_comparable=[s.path for s in pathway.steps if not s.timing.comparable],
-            distance_from_guideline=score(findings, aligned, reference) if guideline else None,
-            distance_from_network=score(network_findings, network_alignment, network),
-            unwarranted=sum(d.trust == ods and d.classification is Classification.UNWARRANTED for d in differences),
-        ))
+        summaries.append(
+            TrustSummary(
+                ods=ods,
+                name=TRUSTS.get(ods, pathway.publisher or ods),
+                pathway=pathway.canonical or "",
+                file=trust.file,
+                adopted_guideline=pathway.guideline,
+                contacts=contacts,
+                contacts_by_mode=by_mode,
+                contacts_sources=contact_sources,
+                length_days=length,
+                length_source=length_source,
+                missing_steps=[s.key for s in reference if not aligned.matched.get(s.key)],
+                extra_steps=sorted({o.step.path for o in aligned.extra}),
+                not_comparable=[s.path for s in pathway.steps if not s.timing.comparable],
+                distance_from_guideline=score(findings, aligned, reference) if guideline else None,
+                distance_from_network=score(network_findings, network_alignment, network),
+                unwarranted=sum(d.trust == ods and d.classification is Classification.UNWARRANTED for d in differences),
+            )
+        )
 
     rows = [_row(step, True, cells.get(step.key, {})) for step in reference]
     extra_steps = consensus_steps({ods: e for ods, e in extras.items() if e}, min_share=0, key_prefix="extra-")
@@ -336,13 +437,17 @@ def compare_topic(
                 step_cells[ods] = _cell(matched, _extra_classification(differences, ods, matched))
         rows.append(_row(step, False, step_cells))
     return TopicReport(
-        topic=topic, title=terminology.topics().display(topic), network=terminology.topic_network(topic),
+        topic=topic,
+        title=terminology.topics().display(topic),
+        network=terminology.topic_network(topic),
         index_event=terminology.topic_index_event(topic),
         guideline=guideline.canonical if guideline else None,
         guideline_title=guideline.title if guideline else (draft_guideline.title if draft_guideline else None),
         draft_guideline=draft_guideline.canonical if draft_guideline and not guideline else None,
         compared_against=ComparedAgainst.GUIDELINE if guideline else ComparedAgainst.NETWORK_MEDIAN,
-        steps=rows, trusts=summaries, differences=differences,
+        steps=rows,
+        trusts=summaries,
+        differences=differences,
     )
 
 

@@ -70,8 +70,9 @@ def group_by_topic(items: Iterable[TrustPathway], chosen: Collection[str] = ()) 
     return topics
 
 
-def compare_topics(topics: dict[str, TopicContent], register: Sequence[RegisterEntry], today: date,
-                   only: Collection[str] | None = None) -> VariationReport:
+def compare_topics(
+    topics: dict[str, TopicContent], register: Sequence[RegisterEntry], today: date, only: Collection[str] | None = None
+) -> VariationReport:
     reports: list[TopicReport] = [
         compare_topic(t.topic, t.trusts, t.guideline, register, today, draft_guideline=t.draft_guideline)
         for name, t in topics.items()

@@ -19,8 +19,12 @@ from .reference import ReferenceStep, consensus_steps, occurrences
 
 def _days(value: float) -> JsonDict:
     number = Decimal(str(round(value, 2))).normalize()
-    return {"value": int(number) if number == number.to_integral() else number,
-            "unit": "d", "system": c.UCUM_SYSTEM, "code": "d"}
+    return {
+        "value": int(number) if number == number.to_integral() else number,
+        "unit": "d",
+        "system": c.UCUM_SYSTEM,
+        "code": "d",
+    }
 
 
 def _coding(system: str, code: str) -> JsonDict:
@@ -32,16 +36,25 @@ def _action(step: ReferenceStep, first: bool, index_event: str | None) -> JsonDi
         "id": step.key,
         "title": step.title,
         "description": "How this step was chosen: " + "; ".join(step.explanation) + ".",
-        "code": [_coding(c.PATHWAY_STEP_SYSTEM, step.kind or "follow-up"),
-                 _coding(c.CONTACT_MODE_SYSTEM, step.mode or "none")],
+        "code": [
+            _coding(c.PATHWAY_STEP_SYSTEM, step.kind or "follow-up"),
+            _coding(c.CONTACT_MODE_SYSTEM, step.mode or "none"),
+        ],
     }
     if first and index_event:
         action["trigger"] = [{"type": "named-event", "name": index_event}]
     if step.conditions:
         cond = step.conditions[0]
-        action["condition"] = [{"kind": "applicability", "expression": {
-            "description": cond.description, "language": cond.language or "text/cql-identifier",
-            "expression": cond.expression or "Condition"}}]
+        action["condition"] = [
+            {
+                "kind": "applicability",
+                "expression": {
+                    "description": cond.description,
+                    "language": cond.language or "text/cql-identifier",
+                    "expression": cond.expression or "Condition",
+                },
+            }
+        ]
     if step.window is not None:
         action["timingRange"] = {"low": _days(step.window[0]), "high": _days(step.window[1])}
     if step.roles:
@@ -67,8 +80,11 @@ def propose(topic: str, trusts: Sequence[TrustPathway], today: date) -> JsonDict
         "version": f"0.0.0-proposal.{today.isoformat()}",
         "name": "Proposal" + "".join(part.capitalize() for part in topic.split("-")),
         "title": f"{title} (consensus proposal)",
-        "type": {"coding": [{"system": c.PLAN_DEFINITION_TYPE_SYSTEM, "code": "clinical-protocol",
-                             "display": "Clinical Protocol"}]},
+        "type": {
+            "coding": [
+                {"system": c.PLAN_DEFINITION_TYPE_SYSTEM, "code": "clinical-protocol", "display": "Clinical Protocol"}
+            ]
+        },
         "status": "draft",
         "experimental": True,
         "date": today.isoformat(),
@@ -80,16 +96,23 @@ def propose(topic: str, trusts: Sequence[TrustPathway], today: date) -> JsonDict
             "each step's description says how its values were chosen."
         ),
         "useContext": [
-            {"code": {"system": c.USAGE_CONTEXT_TYPE_SYSTEM, "code": "focus"},
-             "valueCodeableConcept": _coding(c.PATHWAY_TOPIC_SYSTEM, topic)},
+            {
+                "code": {"system": c.USAGE_CONTEXT_TYPE_SYSTEM, "code": "focus"},
+                "valueCodeableConcept": _coding(c.PATHWAY_TOPIC_SYSTEM, topic),
+            },
         ],
         "action": [_action(step, i == 0, index_event) for i, step in enumerate(steps)],
     }
     if network:
-        resource["useContext"].append({"code": {"system": c.USAGE_CONTEXT_TYPE_SYSTEM, "code": "program"},
-                                       "valueCodeableConcept": _coding(c.HOSTED_NETWORK_SYSTEM, network)})
+        resource["useContext"].append(
+            {
+                "code": {"system": c.USAGE_CONTEXT_TYPE_SYSTEM, "code": "program"},
+                "valueCodeableConcept": _coding(c.HOSTED_NETWORK_SYSTEM, network),
+            }
+        )
     host_trust = terminology.network_host(network) if network else None
     if host_trust:
-        resource["extension"] = [{"url": c.OWNING_ORGANIZATION_EXTENSION,
-                                  "valueIdentifier": {"system": c.ODS_SYSTEM, "value": host_trust}}]
+        resource["extension"] = [
+            {"url": c.OWNING_ORGANIZATION_EXTENSION, "valueIdentifier": {"system": c.ODS_SYSTEM, "value": host_trust}}
+        ]
     return resource

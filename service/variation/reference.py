@@ -7,10 +7,10 @@ known. A step stays in the consensus when at least ``min_share`` of the trusts h
 """
 
 import statistics
-from fractions import Fraction
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from .. import units
 from ..pathway import Condition, Pathway, Step
@@ -86,16 +86,29 @@ def guideline_steps(guideline: Pathway) -> list[ReferenceStep]:
         # Window edges are rounded to whole days like every trust's day, so "9 months" in a
         # trust pathway is inside a window that ends at 9 months.
         points = tuple(
-            Point(step.kind, step.mode, frozenset(step.roles), occ.day,
-                  units.round_days(Fraction(occ.earliest)), units.round_days(Fraction(occ.latest)))
+            Point(
+                step.kind,
+                step.mode,
+                frozenset(step.roles),
+                occ.day,
+                units.round_days(Fraction(occ.earliest)),
+                units.round_days(Fraction(occ.latest)),
+            )
             for occ in step.timing.occurrences
         ) or (Point(step.kind, step.mode, frozenset(step.roles), None),)
-        steps.append(ReferenceStep(
-            key=step.action_id or step.path, title=step.title or step.kind or step.path, kind=step.kind,
-            mode=step.mode, roles=frozenset(step.roles), required=step.required_behavior,
-            conditions=step.conditions, points=points,
-            source=step.timing.sources[0] if step.timing.sources else step.path,
-        ))
+        steps.append(
+            ReferenceStep(
+                key=step.action_id or step.path,
+                title=step.title or step.kind or step.path,
+                kind=step.kind,
+                mode=step.mode,
+                roles=frozenset(step.roles),
+                required=step.required_behavior,
+                conditions=step.conditions,
+                points=points,
+                source=step.timing.sources[0] if step.timing.sources else step.path,
+            )
+        )
     return steps
 
 
@@ -133,7 +146,9 @@ def _cluster_step(members: list[tuple[str, Occurrence]], n_trusts: int, key: str
     titles = [m.step.title for _, m in members if m.step.title]
     title = _most_common(titles) or kind or key
     conditional = sum(bool(m.step.conditions) for _, m in members)
-    conditions = next((m.step.conditions for _, m in members if m.step.conditions), ()) if conditional * 2 > len(members) else ()
+    conditions = (
+        next((m.step.conditions for _, m in members if m.step.conditions), ()) if conditional * 2 > len(members) else ()
+    )
     explanation = [
         f"present at {len(trusts)} of {n_trusts} trusts ({', '.join(trusts)})",
         f"contact mode {mode}: used by {modes.count(mode)} of {len(modes)}",
@@ -144,21 +159,31 @@ def _cluster_step(members: list[tuple[str, Occurrence]], n_trusts: int, key: str
         median, low, high = tolerance_window(days)
         explanation.append(
             f"day {median}: the median of {sorted(days)}; window days {low:g}-{high:g} covers the central "
-            f"trusts and at least {MIN_TOLERANCE_DAYS} days or {RELATIVE_TOLERANCE:.0%} either side")
+            f"trusts and at least {MIN_TOLERANCE_DAYS} days or {RELATIVE_TOLERANCE:.0%} either side"
+        )
         points: tuple[Point, ...] = (Point(kind, mode, frozenset([role] if role else []), median, low, high),)
     else:
         points = (Point(kind, mode, frozenset([role] if role else []), None),)
     required = "must" if share >= 0.75 else "could"
     explanation.append(f"requiredBehavior {required}: {share:.0%} of trusts have it (must from 75%)")
     return ReferenceStep(
-        key=key, title=title, kind=kind, mode=mode, roles=frozenset([role] if role else []),
-        required=required, conditions=conditions, points=points, source=None, support=trusts,
+        key=key,
+        title=title,
+        kind=kind,
+        mode=mode,
+        roles=frozenset([role] if role else []),
+        required=required,
+        conditions=conditions,
+        points=points,
+        source=None,
+        support=trusts,
         explanation=tuple(explanation),
     )
 
 
-def consensus_steps(by_trust: Mapping[str, list[Occurrence]], min_share: float = 0.5,
-                    key_prefix: str = "") -> list[ReferenceStep]:
+def consensus_steps(
+    by_trust: Mapping[str, list[Occurrence]], min_share: float = 0.5, key_prefix: str = ""
+) -> list[ReferenceStep]:
     """The network's own steps, from the trusts' occurrences (see the module docstring)."""
     order = sorted(by_trust, key=lambda ods: (-len(by_trust[ods]), ods))
     representatives: list[Point] = []
