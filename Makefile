@@ -19,5 +19,6 @@ demo: install
 	$(BIN)/harmonise validate --strict
 	$(BIN)/harmonise compare --all
 
+test: export HARMONISE_REQUIRE_POSTGRES = 1
 test: install
 	$(BIN)/python -m pytest

@@ -1,0 +1,104 @@
+"""The FastAPI applications: the FHIR API (mounted at ``/fhir``) and the root that hosts it.
+
+Every error leaves as an OperationOutcome in the client's format: FHIR errors raised by the
+handlers, store errors, FastAPI's own 404/405 and request errors, and anything unexpected (500,
+logged, with no stack trace sent).
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..store import Store, StoreError
+from . import capability, operations, resources, search, transaction
+from .formats import JSON, fhir_response, response_format
+from .outcomes import FhirError, error, outcome, store_error
+
+log = logging.getLogger(__name__)
+
+FHIR_PATH = "/fhir"
+_HTTP_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 415: "not-supported"}
+
+
+def _outcome_response(request: Request, failure: FhirError) -> Response:
+    try:
+        media_type = response_format(request)
+    except FhirError:
+        media_type = JSON  # the client accepts nothing we write: tell it so in JSON
+    return fhir_response(request, outcome(failure.issues), failure.status, failure.headers or None, media_type)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FhirError)
+    async def _fhir(request: Request, exc: FhirError) -> Response:
+        return _outcome_response(request, exc)
+
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, exc: StoreError) -> Response:
+        return _outcome_response(request, store_error(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        message = (f"no FHIR interaction at {request.method} {request.url.path}" if exc.status_code in (404, 405)
+                   else str(exc.detail))
+        failure = error(exc.status_code, _HTTP_CODES.get(exc.status_code, "processing"), message)
+        failure.headers.update(exc.headers or {})
+        return _outcome_response(request, failure)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return _outcome_response(request, error(400, "invalid", f"the request is not valid: {exc.errors()}"))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _outcome_response(request, error(500, "exception", "the server failed to process the request; "
+                                                "the error has been logged"))
+
+
+def create_fhir_app(store: Store) -> FastAPI:
+    """The FHIR R4 API on ``store``, to be mounted at ``/fhir``."""
+    app = FastAPI(title="Harmonise FHIR R4 API", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.store = store
+    app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
+    _install_error_handlers(app)
+    # Fixed paths (/metadata, /_history, /_search, /$validate) before /{type}/{id} would take them.
+    for module in (capability, search, operations, resources, transaction):
+        app.include_router(module.router)
+    return app
+
+
+class _BaseWithoutSlash:
+    """``POST /fhir`` (the base, as FHIR clients write it) reaches the API's transaction route
+    directly instead of being redirected to ``/fhir/``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == FHIR_PATH:
+            scope = {**scope, "path": f"{FHIR_PATH}/", "raw_path": f"{FHIR_PATH}/".encode()}
+        await self.app(scope, receive, send)
+
+
+def create_app(database_url: str) -> FastAPI:
+    """The whole service: the FHIR API at ``/fhir`` on the store at ``database_url``."""
+    store = Store.open(database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(title="Harmonise", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.store = store
+    app.mount(FHIR_PATH, create_fhir_app(store))
+    app.add_middleware(_BaseWithoutSlash)
+    return app

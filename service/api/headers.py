@@ -1,0 +1,65 @@
+"""HTTP headers with FHIR meaning: ETag and If-Match (versions), Last-Modified, Prefer."""
+
+import re
+from email.utils import format_datetime
+from enum import StrEnum
+from typing import Final
+
+from fastapi import Request
+
+from ..store import StoredVersion
+from ..store.dates import parse_timestamp
+from .outcomes import error
+
+_ETAG: Final = re.compile(r'\s*(?:W/)?"?(\d+)"?\s*')
+
+
+class Return(StrEnum):
+    """What a client asked to get back from a write (Prefer: return=...)."""
+
+    MINIMAL = "minimal"
+    REPRESENTATION = "representation"
+    OPERATION_OUTCOME = "OperationOutcome"
+
+
+def etag(version_id: int) -> str:
+    return f'W/"{version_id}"'
+
+
+def http_date(timestamp: str) -> str:
+    return format_datetime(parse_timestamp(timestamp), usegmt=True)
+
+
+def version_headers(version: StoredVersion) -> dict[str, str]:
+    """ETag and Last-Modified of a version."""
+    return {"ETag": etag(version.version_id), "Last-Modified": http_date(version.last_updated)}
+
+
+def if_match(request: Request) -> int | None:
+    """The version number in If-Match (``W/"3"``), None if absent; 400 if it is not a version."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    match = _ETAG.fullmatch(header)
+    if match is None:
+        raise error(400, "invalid", f'If-Match must name a version, like W/"3"; got {header}')
+    return int(match.group(1))
+
+
+def prefer_return(request: Request) -> Return:
+    """The return preference; representation when the client states none (or one we do not know)."""
+    for part in request.headers.get("prefer", "").split(";"):
+        for item in part.split(","):
+            key, _, value = item.strip().partition("=")
+            if key.strip().lower() == "return":
+                try:
+                    return Return(value.strip().strip('"'))
+                except ValueError:
+                    return Return.REPRESENTATION
+    return Return.REPRESENTATION
+
+
+def strict_handling(request: Request) -> bool:
+    """True when the client asked for ``Prefer: handling=strict`` (unknown search parameters refused)."""
+    return any(item.strip().replace(" ", "").lower() == "handling=strict"
+               for part in request.headers.get("prefer", "").split(";") for item in part.split(","))

@@ -1,0 +1,69 @@
+"""OperationOutcomes: every error the API returns, and every $validate result, is one of these."""
+
+from typing import Any, Final
+
+from ..fhirformat import JsonDict
+from ..problems import Problem, Severity
+from ..store import errors as store_errors
+
+#: Problem rules that are about reading the bytes rather than FHIR content.
+_STRUCTURE_RULES: Final = frozenset({"format"})
+
+
+class FhirError(Exception):
+    """An HTTP error to send as an OperationOutcome."""
+
+    def __init__(self, status: int, issues: list[JsonDict], headers: dict[str, str] | None = None) -> None:
+        super().__init__("; ".join(str(i.get("diagnostics", "")) for i in issues))
+        self.status = status
+        self.issues = issues
+        self.headers = headers or {}
+
+
+def issue(severity: str, code: str, diagnostics: str, expression: str | None = None) -> JsonDict:
+    """One OperationOutcome.issue (severity and code from the R4 value sets)."""
+    result: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
+    if expression:
+        result["expression"] = [expression]
+    return result
+
+
+def outcome(issues: list[JsonDict]) -> JsonDict:
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def error(status: int, code: str, diagnostics: str, expression: str | None = None) -> FhirError:
+    return FhirError(status, [issue("error", code, diagnostics, expression)])
+
+
+def problem_issue(problem: Problem) -> JsonDict:
+    """A loader/validator Problem as an issue: its element path becomes the issue's expression."""
+    if problem.severity is Severity.ERROR:
+        code = "structure" if problem.rule in _STRUCTURE_RULES else "invalid"
+    else:
+        code = "business-rule"
+    result = issue(problem.severity.value, code, f"{problem.message} [{problem.rule}]", problem.path)
+    result["details"] = {"text": problem.message}
+    return result
+
+
+def problems_outcome(problems: list[Problem]) -> JsonDict:
+    """All findings, or one information issue saying there were none (an outcome needs an issue)."""
+    if not problems:
+        return outcome([issue("information", "informational", "No issues found")])
+    return outcome([problem_issue(problem) for problem in problems])
+
+
+#: HTTP status and issue code of each store error.
+STORE_ERRORS: Final[dict[type[store_errors.StoreError], tuple[int, str]]] = {
+    store_errors.NotFound: (404, "not-found"),
+    store_errors.Gone: (410, "deleted"),
+    store_errors.PreconditionFailed: (412, "conflict"),
+    store_errors.WriteConflict: (409, "conflict"),
+    store_errors.InvalidSearch: (400, "invalid"),
+}
+
+
+def store_error(exc: store_errors.StoreError) -> FhirError:
+    status, code = STORE_ERRORS.get(type(exc), (500, "exception"))
+    return error(status, code, exc.message)

@@ -1,0 +1,91 @@
+"""Search (GET and POST ``_search``) and history (type and instance), as paged Bundles.
+
+Both answer from a snapshot of the store (see ``store.sql``), and their paging links carry it.
+Search parameters are read by the store's registry; unknown ones are ignored and reported in an
+outcome entry unless the client sends ``Prefer: handling=strict``.
+"""
+
+from dataclasses import replace
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ..store import Store, parse_search
+from ..store.dates import date_range
+from ..store.errors import InvalidSearch
+from . import bundles
+from .dependencies import BodyDep, StoreDep
+from .formats import FORM, fhir_response
+from .headers import strict_handling
+from .outcomes import error, issue
+from .registry import Interaction, require
+from .responses import PRESENTATION, query_parameters
+from .subsetting import requested_subset
+from .validation import checked_id
+
+router = APIRouter()
+
+
+def _search(request: Request, store: Store, resource_type: str, params: list[tuple[str, str]]) -> Response:
+    require(resource_type, Interaction.SEARCH_TYPE)
+    subset = requested_subset(request)
+    query = parse_search(resource_type, [(k, v) for k, v in params if k not in PRESENTATION],
+                         strict=strict_handling(request))
+    if subset.count_only:
+        query = replace(query, count=0)
+    page = store.search(query)
+    used = [(name, value) for name, value in params if name not in query.ignored]
+    notes = [issue("warning", "not-supported", f"the search parameter '{name}' is not supported and was ignored "
+                   "(send Prefer: handling=strict to have it refused)") for name in query.ignored]
+    return fhir_response(request, bundles.searchset(request, resource_type, used, page, subset, notes))
+
+
+@router.get("/{resource_type}")
+def search(resource_type: str, request: Request, store: StoreDep) -> Response:
+    return _search(request, store, resource_type, query_parameters(request))
+
+
+@router.post("/{resource_type}/_search")
+def search_by_post(resource_type: str, request: Request, store: StoreDep,
+                   body: BodyDep) -> Response:
+    """POST _search: parameters in a form body (and the URL), answered exactly as GET."""
+    content_type = request.headers.get("content-type", FORM)
+    if body.strip() and not content_type.lower().startswith(FORM):
+        raise error(415, "not-supported", f"POST _search takes {FORM}, not {content_type}")
+    form = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return _search(request, store, resource_type, query_parameters(request, form))
+
+
+@router.get("/{resource_type}/_history")
+def type_history(resource_type: str, request: Request, store: StoreDep) -> Response:
+    require(resource_type, Interaction.HISTORY_TYPE)
+    return _history(request, store, resource_type, None)
+
+
+@router.get("/{resource_type}/{resource_id}/_history")
+def instance_history(resource_type: str, resource_id: str, request: Request,
+                     store: StoreDep) -> Response:
+    require(resource_type, Interaction.HISTORY_INSTANCE)
+    return _history(request, store, resource_type, checked_id(resource_id))
+
+
+#: What a history request may say besides presentation parameters.
+HISTORY_PARAMETERS = ("_since", "_count", "_snapshot", "_offset")
+
+
+def _history(request: Request, store: Store, resource_type: str, resource_id: str | None) -> Response:
+    params = [(name, value) for name, value in query_parameters(request) if name not in PRESENTATION]
+    for name, _value in params:
+        if name not in HISTORY_PARAMETERS:
+            raise InvalidSearch(f"'{name}' is not a history parameter (supported: {', '.join(HISTORY_PARAMETERS)})")
+    paging = parse_search(resource_type, [(name, value) for name, value in params if name != "_since"])
+    since = dict(params).get("_since")
+    try:
+        since_bound = date_range(since).low if since else None
+    except ValueError as exc:
+        raise InvalidSearch(f"_since: {exc}") from None
+    page = store.history(resource_type, resource_id, since=since_bound, count=paging.count, offset=paging.offset,
+                         snapshot=paging.snapshot)
+    path = resource_type if resource_id is None else f"{resource_type}/{resource_id}"
+    return fhir_response(request, bundles.history(request, f"{path}/_history", query_parameters(request), page))

@@ -1,0 +1,158 @@
+"""``harmonise load``, ``export`` and ``serve``: the content folders, the store, and the FHIR API."""
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from ..problems import Severity
+from ..store import Store
+from ..store.transfer import Change, LoadReport, export_current, store_loaded
+from .app import (
+    DEFAULT_DATABASE,
+    DatabaseOption,
+    FormatOption,
+    GuidelinesOption,
+    OutputFormat,
+    PathwaysOption,
+    app,
+    default_folder,
+    err,
+    load_with_progress,
+    out,
+)
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def open_store(url: str) -> Store:
+    """Open (and migrate) the store, or stop with a plain message: exit 2 for a bad URL, 1 if unreachable."""
+    try:
+        return Store.open(url)
+    except ArgumentError:
+        err.print(f"'{url}' is not a database URL (try sqlite:///harmonise.db or postgresql+psycopg://USER@HOST/DB)")
+        raise typer.Exit(2) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        err.print(f"cannot open the database {_shown(url)}: {reason}")
+        raise typer.Exit(1) from None
+
+
+def _load(store: Store, pathways: Path, guidelines: Path, quiet: bool) -> LoadReport:
+    return store_loaded(store, load_with_progress([pathways, guidelines], quiet=quiet))
+
+
+def _report_json(report: LoadReport, database: str) -> dict[str, Any]:
+    errors = [p for p in report.problems if p.severity is Severity.ERROR]
+    return {
+        "ok": not errors,
+        "database": _shown(database),
+        "files": report.files,
+        "resources": [{"reference": item.reference, "version": item.version_id, "change": item.change.value,
+                       "source": item.source} for item in report.items],
+        "created": report.count(Change.CREATED),
+        "updated": report.count(Change.UPDATED),
+        "unchanged": report.count(Change.UNCHANGED),
+        "errors": len(errors),
+        "warnings": len(report.problems) - len(errors),
+        "problems": [p.model_dump(mode="json") for p in errors],
+    }
+
+
+def _print_report(report: LoadReport, database: str) -> None:
+    errors = [p for p in report.problems if p.severity is Severity.ERROR]
+    failed_files = {p.file for p in errors}
+    organizations = sum(1 for item in report.items if item.change is not Change.UNCHANGED
+                        and item.reference.startswith("Organization/"))
+    out.print(
+        f"Loaded {report.files} file(s) into {_shown(database)}: "
+        f"{report.count(Change.CREATED)} PlanDefinition(s) created, {report.count(Change.UPDATED)} updated, "
+        f"{report.count(Change.UNCHANGED)} unchanged; {organizations} trust Organization(s) created or updated."
+    )
+    warnings = len(report.problems) - len(errors)
+    if warnings:
+        out.print(f"{warnings} convention warning(s): run `harmonise validate` to see them.")
+    if errors:
+        out.print(f"[red]{len(failed_files)} file(s) with errors were not loaded:[/red]")
+        for problem in errors:
+            out.print(f"  {problem.file}: {problem.path or '(whole file)'}: {problem.message} "
+                      f"[dim]\\[{problem.rule}][/dim]")
+
+
+@app.command()
+def load(
+    pathways: PathwaysOption = default_folder("pathways"),
+    guidelines: GuidelinesOption = default_folder("guidelines"),
+    database: DatabaseOption = DEFAULT_DATABASE,
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Import the pathways and guidelines into the store, with the trusts' Organizations.
+
+    Idempotent: an unchanged file makes no new version, a changed one exactly one. Files with
+    errors are reported and skipped; the valid ones still load (exit 1 if any had errors).
+    """
+    store = open_store(database)
+    try:
+        report = _load(store, pathways, guidelines, quiet=output is OutputFormat.json)
+    finally:
+        store.close()
+    if output is OutputFormat.json:
+        out.print_json(json.dumps(_report_json(report, database)))
+    else:
+        _print_report(report, database)
+    raise typer.Exit(1 if any(p.severity is Severity.ERROR for p in report.problems) else 0)
+
+
+@app.command()
+def export(
+    folder: Annotated[Path, typer.Argument(help="Folder to write into (created if missing).", file_okay=False)],
+    database: DatabaseOption = DEFAULT_DATABASE,
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Write the current version of every PlanDefinition as FHIR JSON files.
+
+    The files follow the repository's layout (pathways/<network>/<topic>/<id>.json,
+    guidelines/<network>/<id>.json, other content under pathways/other/) and load again to the
+    same content: `harmonise load --pathways DIR/pathways --guidelines DIR/guidelines`.
+    """
+    store = open_store(database)
+    try:
+        written = export_current(store, folder)
+    finally:
+        store.close()
+    if output is OutputFormat.json:
+        out.print_json(json.dumps({"folder": str(folder), "files": [
+            {"reference": reference, "file": str(path)} for reference, path in written]}))
+    else:
+        out.print(f"Exported {len(written)} PlanDefinition(s) to {folder}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8000,
+    pathways: PathwaysOption = default_folder("pathways"),
+    guidelines: GuidelinesOption = default_folder("guidelines"),
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Serve the FHIR R4 API at /fhir, after loading the folders into the store (idempotently)."""
+    import uvicorn  # noqa: PLC0415  (only this command needs the server)
+
+    from ..api import create_app  # noqa: PLC0415
+
+    store = open_store(database)
+    try:
+        _print_report(_load(store, pathways, guidelines, quiet=False), database)
+    finally:
+        store.close()
+    out.print(f"FHIR API at http://{host}:{port}/fhir (CapabilityStatement: /fhir/metadata)")
+    uvicorn.run(create_app(database), host=host, port=port, log_level="info")

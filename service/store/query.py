@@ -1,0 +1,151 @@
+"""A search request's parameters, read and checked against the registry before any SQL is built.
+
+Repeated parameters are ANDed, comma-separated values within one are ORed (FHIR R4 search).
+Anything the registry does not know, or a value that cannot be read, is an ``InvalidSearch``
+naming the parameter, so a client never gets silently wrong results.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from .dates import DateRange, date_range
+from .errors import InvalidSearch
+from .searchparams import DATE_PREFIXES, ParamType, SearchParameter, parameters_for
+
+DEFAULT_COUNT: Final = 20
+MAX_COUNT: Final = 500
+
+#: Parameters that shape the result rather than select it, read here.
+RESULT_PARAMETERS: Final = ("_count", "_sort", "_total", "_snapshot", "_offset")
+TOTAL_MODES: Final = ("none", "estimate", "accurate")
+
+
+@dataclass(frozen=True)
+class DateValue:
+    prefix: str
+    range: DateRange
+
+
+@dataclass(frozen=True)
+class Criterion:
+    parameter: SearchParameter
+    modifier: str | None
+    #: Alternatives (ORed); a DateValue for dates, a bool for :missing, else the text.
+    values: tuple[str | DateValue | bool, ...]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    parameter: SearchParameter
+    descending: bool
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    resource_type: str
+    criteria: tuple[Criterion, ...] = ()
+    sort: tuple[SortKey, ...] = ()
+    count: int = DEFAULT_COUNT
+    offset: int = 0
+    #: Pin the search to the store as of this transaction (set by paging links).
+    snapshot: int | None = None
+    total: bool = True
+    #: Parameters the server does not know, left out of the search (lenient handling only).
+    ignored: tuple[str, ...] = ()
+
+
+def split_values(text: str) -> list[str]:
+    """Comma-separated alternatives; ``\\,`` is a literal comma."""
+    return [part.replace("\\,", ",").replace("\\\\", "\\") for part in re.split(r"(?<!\\),", text)]
+
+
+def _date_value(parameter: SearchParameter, text: str) -> DateValue:
+    prefix = text[:2] if text[:2] in DATE_PREFIXES else "eq"
+    body = text[2:] if text[:2] in DATE_PREFIXES else text
+    try:
+        return DateValue(prefix, date_range(body))
+    except ValueError as exc:
+        raise InvalidSearch(f"{parameter.name}: {exc}") from None
+
+
+def _criterion(parameter: SearchParameter, modifier: str | None, text: str) -> Criterion:
+    if modifier is not None and modifier not in parameter.modifiers:
+        supported = ", ".join(f":{m}" for m in parameter.modifiers)
+        raise InvalidSearch(f"the modifier :{modifier} is not supported on {parameter.name} "
+                            f"(a {parameter.type} parameter; supported: {supported})")
+    if modifier == "missing":
+        if text not in ("true", "false"):
+            raise InvalidSearch(f"{parameter.name}:missing takes true or false, not '{text}'")
+        return Criterion(parameter, modifier, (text == "true",))
+    parts = [part for part in split_values(text) if part != ""]
+    if not parts:
+        raise InvalidSearch(f"{parameter.name} has no value")
+    if parameter.type is ParamType.DATE:
+        return Criterion(parameter, modifier, tuple(_date_value(parameter, part) for part in parts))
+    return Criterion(parameter, modifier, tuple(parts))
+
+
+def _integer(name: str, text: str, minimum: int, maximum: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidSearch(f"{name} must be a whole number, not '{text}'") from None
+    if value < minimum:
+        raise InvalidSearch(f"{name} must be at least {minimum}")
+    return min(value, maximum) if maximum is not None else value
+
+
+def _sort(resource_type: str, text: str) -> tuple[SortKey, ...]:
+    known = parameters_for(resource_type)
+    keys = []
+    for name in (part.strip() for part in text.split(",") if part.strip()):
+        descending = name.startswith("-")
+        parameter = known.get(name.lstrip("-"))
+        if parameter is None:
+            raise InvalidSearch(f"cannot sort by '{name.lstrip('-')}': not a search parameter of {resource_type}")
+        keys.append(SortKey(parameter, descending))
+    return tuple(keys)
+
+
+def parse_search(resource_type: str, params: Iterable[tuple[str, str]], *, strict: bool = True) -> SearchQuery:
+    """Read search parameters (name, value) pairs into a SearchQuery, or raise InvalidSearch.
+
+    An unknown parameter is refused when ``strict``; otherwise it is ignored and named in
+    ``ignored`` (FHIR's default, ``Prefer: handling=lenient``). A known parameter with a value or
+    modifier that cannot be read is refused either way.
+    """
+    known = parameters_for(resource_type)
+    criteria: list[Criterion] = []
+    options: dict[str, str] = {}
+    ignored: list[str] = []
+    for raw_name, value in params:
+        if raw_name in RESULT_PARAMETERS:
+            if raw_name in options:
+                raise InvalidSearch(f"{raw_name} may be given only once")
+            options[raw_name] = value
+            continue
+        name, _, modifier = raw_name.partition(":")
+        parameter = known.get(name)
+        if parameter is None and not strict:
+            ignored.append(raw_name)
+            continue
+        if parameter is None:
+            supported = ", ".join(sorted(known))
+            raise InvalidSearch(f"'{name}' is not a supported search parameter of {resource_type} "
+                                f"(supported: {supported})")
+        criteria.append(_criterion(parameter, modifier or None, value))
+    total = options.get("_total", "accurate")
+    if total not in TOTAL_MODES:
+        raise InvalidSearch(f"_total must be one of {', '.join(TOTAL_MODES)}, not '{total}'")
+    return SearchQuery(
+        resource_type=resource_type,
+        criteria=tuple(criteria),
+        sort=_sort(resource_type, options.get("_sort", "")),
+        count=_integer("_count", options["_count"], 0, MAX_COUNT) if "_count" in options else DEFAULT_COUNT,
+        offset=_integer("_offset", options["_offset"], 0) if "_offset" in options else 0,
+        snapshot=_integer("_snapshot", options["_snapshot"], 0) if "_snapshot" in options else None,
+        total=total != "none",
+        ignored=tuple(ignored),
+    )

@@ -1,0 +1,279 @@
+"""The search parameters the server supports: the one registry behind indexing, SQL and metadata.
+
+Each ``SearchParameter`` says what it is called, its FHIR type, the FHIRPath it follows, where it
+is defined, which modifiers it takes, and how to pull its values out of a resource. The indexer
+extracts with it, the query builder matches with it, and the CapabilityStatement lists it, so a
+parameter is supported everywhere or nowhere.
+"""
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
+
+from .. import conventions as c
+from ..fhirformat import JsonDict
+from .dates import date_range, period_range
+
+
+class ParamType(StrEnum):
+    STRING = "string"
+    TOKEN = "token"
+    URI = "uri"
+    DATE = "date"
+    REFERENCE = "reference"
+
+
+#: The modifiers each type supports (all of them take ``:missing``).
+MODIFIERS: Final[dict[ParamType, tuple[str, ...]]] = {
+    ParamType.STRING: ("exact", "contains", "missing"),
+    ParamType.TOKEN: ("not", "missing"),
+    ParamType.URI: ("below", "missing"),
+    ParamType.DATE: ("missing",),
+    ParamType.REFERENCE: ("missing",),
+}
+
+#: The date comparison prefixes (FHIR R4 search, 3.1.1.4.3).
+DATE_PREFIXES: Final = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+
+
+@dataclass(frozen=True)
+class IndexValue:
+    """One value of one parameter in one resource version (columns of ``search_index``)."""
+
+    value: str | None = None
+    namespace: str | None = None
+    normalized: str | None = None
+    low: str | None = None
+    high: str | None = None
+
+
+Extractor = Callable[[JsonDict], Iterable[IndexValue]]
+
+
+@dataclass(frozen=True)
+class SearchParameter:
+    name: str
+    type: ParamType
+    #: The FHIRPath expression, as in the specification (documentation only).
+    expression: str
+    description: str
+    #: Canonical URL of the SearchParameter definition.
+    definition: str
+    extract: Extractor
+    #: For uri and reference parameters holding canonicals: ``value|version`` matches the version too.
+    versioned: bool = False
+
+    @property
+    def modifiers(self) -> tuple[str, ...]:
+        return MODIFIERS[self.type]
+
+
+# --- extraction helpers --------------------------------------------------------------------------
+
+
+def values_at(node: Any, path: str) -> Iterator[Any]:
+    """Every value at a dotted element path, descending through lists (a tiny FHIRPath)."""
+    items = node if isinstance(node, list) else [node]
+    head, _, rest = path.partition(".")
+    for item in items:
+        if not isinstance(item, dict) or item.get(head) is None:
+            continue
+        child = item[head]
+        if rest:
+            yield from values_at(child, rest)
+        elif isinstance(child, list):
+            yield from (value for value in child if value is not None)
+        else:
+            yield child
+
+
+def normalize(text: str) -> str:
+    """A string's matching form: accents removed, case folded, runs of spaces made one."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"\s+", " ", stripped.casefold()).strip()
+
+
+def strings(*paths: str) -> Extractor:
+    def extract(resource: JsonDict) -> Iterator[IndexValue]:
+        for path in paths:
+            for text in values_at(resource, path):
+                if isinstance(text, str):
+                    yield IndexValue(value=text, normalized=normalize(text))
+    return extract
+
+
+def codes(path: str) -> Extractor:
+    """A primitive ``code`` or ``string`` searched as a token without a system."""
+    def extract(resource: JsonDict) -> Iterator[IndexValue]:
+        for code in values_at(resource, path):
+            if isinstance(code, str):
+                yield IndexValue(value=code)
+    return extract
+
+
+def codings(path: str) -> Extractor:
+    """Tokens from Codings, or CodeableConcepts (whose codings are read)."""
+    def extract(resource: JsonDict) -> Iterator[IndexValue]:
+        for item in values_at(resource, path):
+            for coding in item.get("coding", [item]) if isinstance(item, dict) else []:
+                if isinstance(coding, dict) and coding.get("code") is not None:
+                    yield IndexValue(value=str(coding["code"]), namespace=coding.get("system"))
+    return extract
+
+
+def identifiers(path: str) -> Extractor:
+    def extract(resource: JsonDict) -> Iterator[IndexValue]:
+        for identifier in values_at(resource, path):
+            if isinstance(identifier, dict) and identifier.get("value") is not None:
+                yield IndexValue(value=str(identifier["value"]), namespace=identifier.get("system"))
+    return extract
+
+
+def dates(path: str) -> Extractor:
+    def extract(resource: JsonDict) -> Iterator[IndexValue]:
+        for text in values_at(resource, path):
+            if isinstance(text, str):
+                low, high = date_range(text)
+                yield IndexValue(value=text, low=low, high=high)
+    return extract
+
+
+def periods(path: str) -> Extractor:
+    def extract(resource: JsonDict) -> Iterator[IndexValue]:
+        for period in values_at(resource, path):
+            if isinstance(period, dict) and (period.get("start") or period.get("end")):
+                low, high = period_range(period.get("start"), period.get("end"))
+                yield IndexValue(low=low, high=high)
+    return extract
+
+
+def canonical(text: str) -> IndexValue:
+    url, _, version = text.partition("|")
+    return IndexValue(value=url, namespace=version or None)
+
+
+def resource_url(resource: JsonDict) -> Iterator[IndexValue]:
+    """``url``, carrying the resource's ``version`` so that ``url=...|1.0.0`` finds it."""
+    if isinstance(resource.get("url"), str):
+        yield IndexValue(value=resource["url"], namespace=resource.get("version"))
+
+
+def related_artifacts(*types: str) -> Extractor:
+    def extract(resource: JsonDict) -> Iterator[IndexValue]:
+        for artifact in values_at(resource, "relatedArtifact"):
+            if artifact.get("type") in types and isinstance(artifact.get("resource"), str):
+                yield canonical(artifact["resource"])
+    return extract
+
+
+def owning_trust(resource: JsonDict) -> Iterator[IndexValue]:
+    for extension in values_at(resource, "extension"):
+        identifier = extension.get("valueIdentifier")
+        if (extension.get("url") == c.OWNING_ORGANIZATION_EXTENSION and isinstance(identifier, dict)
+                and identifier.get("value") is not None):
+            yield IndexValue(value=str(identifier["value"]), namespace=identifier.get("system"))
+
+
+def resource_id(resource: JsonDict) -> Iterator[IndexValue]:
+    if isinstance(resource.get("id"), str):
+        yield IndexValue(value=resource["id"])
+
+
+def last_updated(resource: JsonDict) -> Iterator[IndexValue]:
+    text = (resource.get("meta") or {}).get("lastUpdated")
+    if isinstance(text, str):
+        low, high = date_range(text)
+        yield IndexValue(value=text, low=low, high=high)
+
+
+# --- the registry --------------------------------------------------------------------------------
+
+SPEC: Final = "http://hl7.org/fhir/SearchParameter"
+OWN: Final = f"{c.BASE}/SearchParameter"
+
+
+def _pd(name: str, type_: ParamType, expression: str, description: str, extract: Extractor,
+        versioned: bool = False) -> SearchParameter:
+    """A PlanDefinition parameter defined by FHIR R4 (its definition is the specification's)."""
+    return SearchParameter(name, type_, expression, description, f"{SPEC}/PlanDefinition-{name}", extract,
+                           versioned)
+
+
+COMMON: Final = (
+    SearchParameter("_id", ParamType.TOKEN, "Resource.id", "Logical id of this artifact",
+                    f"{SPEC}/Resource-id", resource_id),
+    SearchParameter("_lastUpdated", ParamType.DATE, "Resource.meta.lastUpdated",
+                    "When the resource version last changed", f"{SPEC}/Resource-lastUpdated", last_updated),
+)
+
+PLAN_DEFINITION: Final = COMMON + (
+    _pd("url", ParamType.URI, "PlanDefinition.url",
+        "The uri that identifies the plan definition (url|version matches one version)", resource_url,
+        versioned=True),
+    _pd("version", ParamType.TOKEN, "PlanDefinition.version", "The business version of the plan definition",
+        codes("version")),
+    _pd("status", ParamType.TOKEN, "PlanDefinition.status", "The current status of the plan definition",
+        codes("status")),
+    _pd("name", ParamType.STRING, "PlanDefinition.name", "Computationally friendly name of the plan definition",
+        strings("name")),
+    _pd("title", ParamType.STRING, "PlanDefinition.title", "The human-friendly name of the plan definition",
+        strings("title")),
+    _pd("identifier", ParamType.TOKEN, "PlanDefinition.identifier",
+        "External identifier for the plan definition", identifiers("identifier")),
+    _pd("publisher", ParamType.STRING, "PlanDefinition.publisher", "Name of the publisher of the plan definition",
+        strings("publisher")),
+    _pd("description", ParamType.STRING, "PlanDefinition.description",
+        "The description of the plan definition", strings("description")),
+    _pd("topic", ParamType.TOKEN, "PlanDefinition.topic", "Topics associated with the module",
+        codings("topic")),
+    _pd("type", ParamType.TOKEN, "PlanDefinition.type",
+        "The type of artifact the plan definition is (e.g. clinical-protocol)", codings("type")),
+    _pd("date", ParamType.DATE, "PlanDefinition.date", "The plan definition publication date", dates("date")),
+    _pd("effective", ParamType.DATE, "PlanDefinition.effectivePeriod",
+        "The time during which the plan definition is intended to be in use", periods("effectivePeriod")),
+    _pd("jurisdiction", ParamType.TOKEN, "PlanDefinition.jurisdiction",
+        "Intended jurisdiction for the plan definition", codings("jurisdiction")),
+    _pd("context", ParamType.TOKEN, "(PlanDefinition.useContext.value as CodeableConcept)",
+        "A use context assigned to the plan definition", codings("useContext.valueCodeableConcept")),
+    _pd("context-type", ParamType.TOKEN, "PlanDefinition.useContext.code",
+        "A type of use context assigned to the plan definition", codings("useContext.code")),
+    _pd("derived-from", ParamType.REFERENCE,
+        "PlanDefinition.relatedArtifact.where(type='derived-from').resource",
+        "What resource is being referenced (url or url|version)", related_artifacts("derived-from"),
+        versioned=True),
+    _pd("predecessor", ParamType.REFERENCE, "PlanDefinition.relatedArtifact.where(type='predecessor').resource",
+        "What resource is being referenced", related_artifacts("predecessor"), versioned=True),
+    _pd("successor", ParamType.REFERENCE, "PlanDefinition.relatedArtifact.where(type='successor').resource",
+        "What resource is being referenced", related_artifacts("successor"), versioned=True),
+    _pd("composed-of", ParamType.REFERENCE, "PlanDefinition.relatedArtifact.where(type='composed-of').resource",
+        "What resource is being referenced", related_artifacts("composed-of"), versioned=True),
+    SearchParameter(
+        "trust", ParamType.TOKEN,
+        f"PlanDefinition.extension('{c.OWNING_ORGANIZATION_EXTENSION}').value as Identifier",
+        "ODS code of the owning trust (Harmonise owning-organization extension), "
+        f"e.g. trust=RHQ or trust={c.ODS_SYSTEM}|RHQ",
+        f"{OWN}/PlanDefinition-trust", owning_trust),
+)
+
+ORGANIZATION: Final = COMMON + (
+    SearchParameter("identifier", ParamType.TOKEN, "Organization.identifier",
+                    "Any identifier for the organization (the ODS code)", f"{SPEC}/Organization-identifier",
+                    identifiers("identifier")),
+    SearchParameter("name", ParamType.STRING, "Organization.name | Organization.alias",
+                    "A portion of the organization's name or alias", f"{SPEC}/Organization-name",
+                    strings("name", "alias")),
+)
+
+#: Search parameters by resource type and name.
+REGISTRY: Final[dict[str, dict[str, SearchParameter]]] = {
+    "PlanDefinition": {p.name: p for p in PLAN_DEFINITION},
+    "Organization": {p.name: p for p in ORGANIZATION},
+}
+
+
+def parameters_for(resource_type: str) -> dict[str, SearchParameter]:
+    return REGISTRY.get(resource_type, {p.name: p for p in COMMON})

@@ -1,0 +1,149 @@
+"""Folders of FHIR files into the store, and the store's current content back out to files.
+
+Loading is idempotent: a resource whose content is unchanged makes no new version, a changed one
+makes exactly one. Everything loads in one transaction, so a reader never sees half a load.
+Exported files hold the content without the server's meta, so loading them again changes nothing.
+"""
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+from .. import loader
+from ..fhirformat import to_json
+from ..pathway import Pathway, PathwayKind
+from ..problems import Problem, error
+from .content import unstamp
+from .store import Store
+from .trusts import trust_organizations
+
+_SLUG: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+#: Namespace of the ids given to resources that arrive without one.
+_ID_NAMESPACE: Final = uuid.UUID("6f1d3c3e-5d2a-4b1e-9a57-68a1f0b0c2d4")
+
+
+class Change(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    #: A file holding an earlier business version of a resource already stored: part of its
+    #: history, written only when the resource was first loaded.
+    HISTORY = "history"
+
+
+@dataclass(frozen=True)
+class LoadedItem:
+    reference: str
+    version_id: int
+    change: Change
+    #: Where it came from (file, and Bundle entry); None for the trusts' Organizations.
+    source: str | None
+
+
+@dataclass
+class LoadReport:
+    items: list[LoadedItem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+
+    def count(self, change: Change, resource_type: str = "PlanDefinition") -> int:
+        return sum(1 for item in self.items
+                   if item.change == change and item.reference.startswith(f"{resource_type}/"))
+
+
+def resource_id_for(resource: loader.LoadedResource) -> str:
+    """The resource's own id; one derived from its canonical (or file) when it has none."""
+    own = resource.data.get("id")
+    if isinstance(own, str) and own:
+        return own
+    basis = resource.pathway.canonical or f"{Path(resource.file).name}#{resource.entry}"
+    return str(uuid.uuid5(_ID_NAMESPACE, basis))
+
+
+def _version_key(resource: loader.LoadedResource) -> tuple[tuple[int, int | str], ...]:
+    """A business version as a sortable key: ``2.10.0`` after ``2.9.1``; no version first."""
+    version = resource.pathway.version or ""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"[.\-+]", version) if part)
+
+
+def _by_id(resources: list[loader.LoadedResource], problems: list[Problem]) -> dict[str, list[loader.LoadedResource]]:
+    """Resources grouped by id, each group oldest business version first.
+
+    Several files may hold versions of one resource (``RP5.2.1.0.json`` beside ``RP5.json``);
+    two files claiming the same id and the same version are a conflict: the later is not loaded.
+    """
+    groups: dict[str, list[loader.LoadedResource]] = {}
+    for resource in resources:
+        group = groups.setdefault(resource_id_for(resource), [])
+        clash = next((other for other in group if _version_key(other) == _version_key(resource)), None)
+        if clash is not None:
+            problems.append(error(
+                f"the id '{resource_id_for(resource)}' with version {resource.pathway.version!r} is already loaded "
+                f"from {clash.location}; not loaded", "PlanDefinition.id", rule="format").located(resource.location))
+            continue
+        group.append(resource)
+    return {resource_id: sorted(group, key=_version_key) for resource_id, group in groups.items()}
+
+
+def store_loaded(store: Store, result: loader.LoadResult) -> LoadReport:
+    """Write the trusts' Organizations and every loaded PlanDefinition, in one transaction.
+
+    A resource new to the store gets every version found in the files, oldest first, as its
+    history; a resource already stored is compared with the newest version only, so loading
+    the same files again never makes a version.
+    """
+    report = LoadReport(problems=list(result.problems), files=len(result.files))
+    groups = _by_id(result.resources, report.problems)
+    with store.write() as writer:
+        for organization in trust_organizations():
+            outcome = writer.update(organization, organization["id"])
+            report.items.append(LoadedItem(outcome.version.reference, outcome.version.version_id,
+                                           _change(outcome.created, outcome.changed), None))
+        for resource_id, versions in groups.items():
+            stored = writer.latest("PlanDefinition", resource_id)
+            to_write = versions if stored is None else versions[-1:]
+            for resource in versions[:len(versions) - len(to_write)]:
+                assert stored is not None
+                report.items.append(LoadedItem(stored.reference, stored.version_id, Change.HISTORY,
+                                               resource.location))
+            for resource in to_write:
+                outcome = writer.update(resource.data, resource_id)
+                report.items.append(LoadedItem(outcome.version.reference, outcome.version.version_id,
+                                               _change(outcome.created, outcome.changed), resource.location))
+    return report
+
+
+def _change(created: bool, changed: bool) -> Change:
+    if created:
+        return Change.CREATED
+    return Change.UPDATED if changed else Change.UNCHANGED
+
+
+def _segment(code: str | None) -> str:
+    return code if code and _SLUG.fullmatch(code) else "other"
+
+
+def export_path(resource_id: str, pathway: Pathway | None) -> Path:
+    """Where a PlanDefinition goes: the repository's layout, named by id so nothing collides."""
+    name = f"{resource_id}.json"
+    if pathway is not None and pathway.kind is PathwayKind.NETWORK_GUIDELINE:
+        return Path("guidelines", _segment(pathway.network), name)
+    if pathway is not None and pathway.kind is PathwayKind.TRUST_PATHWAY:
+        return Path("pathways", _segment(pathway.network), _segment(pathway.topic), name)
+    return Path("pathways", "other", name)
+
+
+def export_current(store: Store, folder: Path) -> list[tuple[str, Path]]:
+    """Write every current PlanDefinition under ``folder``; returns (reference, file) pairs."""
+    written = []
+    for version in store.current("PlanDefinition"):
+        assert version.resource is not None
+        _plan, pathway, _problems = loader.check_plan_definition(version.resource)
+        target = folder / export_path(version.resource_id, pathway)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(to_json(unstamp(version.resource)))
+        written.append((version.reference, target))
+    return written
