@@ -74,8 +74,8 @@ def database(backend: str, folder: Path) -> Iterator[str]:
 class ServerThread:
     """The ASGI app served by a real uvicorn on localhost, in a thread of the test process."""
 
-    def __init__(self, database_url: str) -> None:
-        self.app = create_app(database_url)
+    def __init__(self, database_url: str, guidelines: Path | None = None) -> None:
+        self.app = create_app(database_url, guidelines)
         self.store = self.app.state.store
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..store import Store, StoreError
-from . import capability, operations, resources, search, transaction
+from . import capability, operations, resources, search, transaction, variation
 from .formats import JSON, fhir_response, response_format
 from .outcomes import FhirError, error, outcome, store_error
 
@@ -63,14 +64,18 @@ def _install_error_handlers(app: FastAPI) -> None:
                                                 "the error has been logged"))
 
 
-def create_fhir_app(store: Store) -> FastAPI:
-    """The FHIR R4 API on ``store``, to be mounted at ``/fhir``."""
+def create_fhir_app(store: Store, guidelines: Path | None = None) -> FastAPI:
+    """The FHIR R4 API on ``store``, to be mounted at ``/fhir``.
+
+    ``guidelines`` is the folder whose ``variation-register.yaml`` ``$compare`` applies.
+    """
     app = FastAPI(title="Harmonise FHIR R4 API", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
+    app.state.guidelines = guidelines
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
     _install_error_handlers(app)
     # Fixed paths (/metadata, /_history, /_search, /$validate) before /{type}/{id} would take them.
-    for module in (capability, search, operations, resources, transaction):
+    for module in (capability, variation, search, operations, resources, transaction):
         app.include_router(module.router)
     return app
 
@@ -88,7 +93,7 @@ class _BaseWithoutSlash:
         await self.app(scope, receive, send)
 
 
-def create_app(database_url: str) -> FastAPI:
+def create_app(database_url: str, guidelines: Path | None = None) -> FastAPI:
     """The whole service: the FHIR API at ``/fhir`` on the store at ``database_url``."""
     store = Store.open(database_url)
 
@@ -99,6 +104,6 @@ def create_app(database_url: str) -> FastAPI:
 
     app = FastAPI(title="Harmonise", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
-    app.mount(FHIR_PATH, create_fhir_app(store))
+    app.mount(FHIR_PATH, create_fhir_app(store, guidelines))
     app.add_middleware(_BaseWithoutSlash)
     return app

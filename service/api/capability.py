@@ -9,7 +9,7 @@ from ..store.query import MAX_COUNT, RESULT_PARAMETERS
 from ..store.searchparams import SearchParameter
 from .bundles import base_url
 from .formats import JSON, XML, fhir_response
-from .registry import RESOURCES, SYSTEM_INTERACTIONS, Interaction, ResourceSupport
+from .registry import RESOURCES, SYSTEM_INTERACTIONS, SYSTEM_OPERATIONS, Interaction, ResourceSupport
 from .subsetting import SUMMARY_MODES
 
 router = APIRouter()
@@ -35,8 +35,9 @@ def _resource(support: ResourceSupport) -> JsonDict:
     entry["documentation"] = support.documentation
     entry["interaction"] = [{"code": interaction.value} for interaction in Interaction
                             if interaction in support.interactions]
-    entry["versioning"] = "versioned-update"
-    entry["readHistory"] = True
+    entry["versioning"] = ("versioned-update" if Interaction.UPDATE in support.interactions
+                           else "versioned" if Interaction.VREAD in support.interactions else "no-version")
+    entry["readHistory"] = Interaction.VREAD in support.interactions
     entry["updateCreate"] = Interaction.UPDATE in support.interactions
     entry["conditionalCreate"] = support.conditional_create
     entry["conditionalRead"] = "not-supported"
@@ -68,6 +69,8 @@ def capability_statement(base_url: str, date: str) -> JsonDict:
             "documentation": _RESULT_DOCS,
             "resource": [_resource(support) for support in RESOURCES.values()],
             "interaction": [{"code": interaction.value} for interaction in SYSTEM_INTERACTIONS],
+            "operation": [{"name": operation.name, "definition": operation.definition}
+                          for operation in SYSTEM_OPERATIONS],
         }],
     }
 

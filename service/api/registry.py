@@ -46,6 +46,58 @@ class Operation:
 
 VALIDATE: Final = Operation("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate",
                             type_level=True, instance_level=True)
+COMPARE: Final = Operation("compare", f"{c.BASE}/OperationDefinition/PlanDefinition-compare",
+                           type_level=True, instance_level=False)
+DIFF: Final = Operation("diff", f"{c.BASE}/OperationDefinition/Resource-diff", type_level=True, instance_level=True)
+#: Operations at the server's base (``/$diff``).
+SYSTEM_OPERATIONS: Final = (DIFF,)
+
+
+def _parameter(name: str, use: str, type_: str, minimum: int, maximum: str, documentation: str) -> JsonDict:
+    return {"name": name, "use": use, "min": minimum, "max": maximum, "type": type_, "documentation": documentation}
+
+
+def _definition(operation: Operation, title: str, description: str, system: bool, types: list[str],
+                parameters: list[JsonDict]) -> JsonDict:
+    identifier = operation.definition.rsplit("/", 1)[1]
+    return {
+        "resourceType": "OperationDefinition", "id": identifier, "url": operation.definition, "version": "1.0.0",
+        "name": title.replace(" ", ""), "title": title, "status": "active", "kind": "operation",
+        "publisher": "Harmonise", "description": description, "code": operation.name, "system": system,
+        "type": operation.type_level, "instance": operation.instance_level, "resource": types,
+        "parameter": parameters,
+    }
+
+
+#: The OperationDefinitions of Harmonise's own operations, served at ``/OperationDefinition/[id]``.
+OPERATION_DEFINITIONS: Final[dict[str, JsonDict]] = {
+    definition["id"]: definition for definition in (
+        _definition(COMPARE, "Compare pathways",
+                    "The variation report of harmonise compare (docs/comparison.md): the trusts' current active "
+                    "pathways for a topic, or chosen versions, against the agreed guideline or the network "
+                    "consensus, every difference classified. Answers plain JSON (the report schema in "
+                    "docs/schemas/compare-report.schema.json) when the request accepts application/json, "
+                    "otherwise a Parameters whose 'return' is a Binary holding that JSON.",
+                    False, ["PlanDefinition"], [
+                        _parameter("topic", "in", "string", 0, "*", "A pathway-topic code."),
+                        _parameter("pathway", "in", "string", 0, "*",
+                                   "A version to use: PlanDefinition/id, PlanDefinition/id/_history/n or url|version."),
+                        _parameter("as-of", "in", "date", 0, "1", "Day to check register review dates against."),
+                        _parameter("return", "out", "Binary", 1, "1", "The report as application/json."),
+                    ]),
+        _definition(DIFF, "Diff two versions",
+                    "Differences between two resources or versions as a FHIRPath Patch, compatible with HAPI "
+                    "FHIR's $diff, except that list items (actions) are matched by identity and meaning, not "
+                    "position: a moved step is one move, an inserted step one insert.",
+                    True, ["PlanDefinition"], [
+                        _parameter("fromVersion", "in", "string", 0, "1", "Instance level: the older version."),
+                        _parameter("toVersion", "in", "string", 0, "1", "Instance level: the newer (default current)."),
+                        _parameter("from", "in", "string", 0, "1", "Type or system level: Type/id[/_history/n]."),
+                        _parameter("to", "in", "string", 0, "1", "Type or system level: Type/id[/_history/n]."),
+                        _parameter("return", "out", "Parameters", 1, "1", "The FHIRPath Patch."),
+                    ]),
+    )
+}
 
 Checker = Callable[[JsonDict], list[Problem]]
 
@@ -85,12 +137,17 @@ RESOURCES: Final[dict[str, ResourceSupport]] = {
     "PlanDefinition": ResourceSupport(
         type="PlanDefinition",
         interactions=frozenset(Interaction),
-        operations=(VALIDATE,),
+        operations=(VALIDATE, COMPARE, DIFF),
         profiles=(c.TRUST_PATHWAY_PROFILE, c.NETWORK_GUIDELINE_PROFILE),
         conditional_create=True,
         checker=check_plan_definition,
         documentation="Trust pathways and network guidelines, and any other valid FHIR R4 PlanDefinition. "
                       "Harmonise convention gaps are warnings, never a reason to refuse valid FHIR.",
+    ),
+    "OperationDefinition": ResourceSupport(
+        type="OperationDefinition",
+        interactions=frozenset({Interaction.READ}),
+        documentation="The definitions of this server's own operations ($compare, $diff), built in.",
     ),
     "Organization": ResourceSupport(
         type="Organization",
@@ -124,6 +181,11 @@ def require(resource_type: str, interaction: Interaction) -> ResourceSupport:
 def require_system(interaction: SystemInteraction) -> None:
     if interaction not in SYSTEM_INTERACTIONS:
         raise FhirError(405, [issue("error", "not-supported", f"this server does not support {interaction.value}")])
+
+
+def require_system_operation(name: str) -> None:
+    if not any(operation.name == name for operation in SYSTEM_OPERATIONS):
+        raise FhirError(404, [issue("error", "not-supported", f"the operation ${name} is not defined at system level")])
 
 
 def require_operation(resource_type: str, name: str, *, instance: bool) -> ResourceSupport:

@@ -155,4 +155,4 @@ def serve(
     finally:
         store.close()
     out.print(f"FHIR API at http://{host}:{port}/fhir (CapabilityStatement: /fhir/metadata)")
-    uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(database, guidelines), host=host, port=port, log_level="info")

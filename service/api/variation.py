@@ -1,0 +1,180 @@
+"""``$compare`` and ``$diff``: the variation report and version differences over FHIR.
+
+- ``GET|POST /PlanDefinition/$compare?topic=T`` compares the current active pathways of a topic
+  (or the versions named by ``pathway`` parameters: ``PlanDefinition/id``,
+  ``PlanDefinition/id/_history/n`` or ``url|version``) exactly as ``harmonise compare`` does.
+  It answers the report as plain JSON when asked for ``application/json``; otherwise as a
+  ``Parameters`` whose ``return`` is a ``Binary`` holding that JSON.
+- ``GET /PlanDefinition/[id]/$diff?fromVersion=N[&toVersion=M]`` and
+  ``GET /$diff?from=PlanDefinition/a[/_history/n]&to=PlanDefinition/b[/_history/m]`` (also at
+  ``/PlanDefinition/$diff``) answer a FHIRPath Patch ``Parameters`` (``service.fhirpatch``).
+
+Their OperationDefinitions are served at ``/OperationDefinition/[id]``.
+"""
+
+import base64
+import re
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Final
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from .. import fhirpatch, loader
+from ..fhirformat import JsonDict, parse_json
+from ..register import RegisterEntry, read_register
+from ..store import Store
+from ..store.errors import NotFound
+from ..variation.compare import TrustPathway
+from ..variation.network import compare_topics, group_by_topic
+from .dependencies import BodyDep, StoreDep
+from .formats import fhir_response
+from .outcomes import error
+from .registry import COMPARE, DIFF, OPERATION_DEFINITIONS, require_operation, require_system_operation
+from .validation import checked_id
+
+router = APIRouter()
+
+_REFERENCE: Final = re.compile(r"^(?P<type>[A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(/_history/(?P<version>\d+))?$")
+
+
+def _parameters(request: Request, body: bytes) -> list[tuple[str, str]]:
+    """Query parameters, plus those of a POSTed ``Parameters`` resource (value[x] as text)."""
+    pairs = list(request.query_params.multi_items())
+    if body.strip():
+        sent = parse_json(body)
+        if sent.get("resourceType") != "Parameters":
+            raise error(400, "invalid", "send the operation's parameters as a Parameters resource")
+        for parameter in sent.get("parameter") or []:
+            value = next((v for k, v in parameter.items() if k.startswith("value")), None)
+            if value is not None:
+                pairs.append((parameter.get("name", ""), str(value)))
+    return pairs
+
+
+def _register(request: Request) -> list[RegisterEntry]:
+    guidelines: Path | None = getattr(request.app.state, "guidelines", None)
+    return read_register(guidelines)[0] if guidelines else []
+
+
+def _version(store: Store, reference: str) -> JsonDict:
+    """The resource a ``Type/id[/_history/n]`` reference names (current version without one)."""
+    match = _REFERENCE.match(reference)
+    if match is None:
+        raise error(400, "invalid", f"'{reference}' is not a reference like PlanDefinition/id or "
+                    "PlanDefinition/id/_history/2")
+    resource_type, resource_id, version = match["type"], match["id"], match["version"]
+    if version:
+        stored = store.vread(resource_type, resource_id, int(version))
+    else:
+        stored = store.read(resource_type, resource_id)
+    if stored.resource is None:
+        raise NotFound(f"{reference} is deleted")
+    return stored.resource
+
+
+def _chosen(store: Store, references: Iterable[str]) -> tuple[list[JsonDict], set[str]]:
+    """Resources named by reference, and canonicals named as ``url|version``."""
+    resources, canonicals = [], set()
+    for reference in references:
+        if "|" in reference or reference.startswith(("http://", "https://", "urn:")):
+            canonicals.add(reference)
+        else:
+            resources.append(_version(store, reference))
+    return resources, canonicals
+
+
+def _every_version(store: Store) -> Iterable[JsonDict]:
+    """Every stored PlanDefinition version, page by page of the type's history."""
+    offset = 0
+    while True:
+        page = store.history("PlanDefinition", count=500, offset=offset)
+        yield from (v.resource for v in page.versions if v.resource is not None)
+        if not page.has_next:
+            return
+        offset += page.count
+
+
+def _pathways(resources: Iterable[JsonDict]) -> list[TrustPathway]:
+    found = []
+    for resource in resources:
+        _plan, pathway, _problems = loader.check_plan_definition(resource)
+        if pathway is not None:
+            found.append(TrustPathway(pathway))
+    return found
+
+
+@router.api_route("/PlanDefinition/$compare", methods=["GET", "POST"])
+def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
+    require_operation("PlanDefinition", COMPARE.name, instance=False)
+    parameters = _parameters(request, body)
+    topics = [v for k, v in parameters if k == "topic"]
+    references = [v for k, v in parameters if k == "pathway"]
+    as_of = next((v for k, v in parameters if k == "as-of"), None)
+    if not topics and not references:
+        raise error(400, "required", "$compare needs a 'topic' or one or more 'pathway' parameters")
+    try:
+        today = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError:
+        raise error(400, "invalid", f"as-of '{as_of}' is not a date like 2026-11-22") from None
+    named, canonicals = _chosen(store, references)
+    every_version = list(_every_version(store)) if canonicals else []
+    current = [v.resource for v in store.current("PlanDefinition") if v.resource is not None]
+    pool = current + named + [r for r in every_version if f"{r.get('url')}|{r.get('version')}" in canonicals]
+    chosen = canonicals | {f"{r.get('url')}|{r.get('version')}" for r in named}
+    grouped = group_by_topic(_pathways(pool), chosen=chosen)
+    wanted = set(topics) | {t for t, content in grouped.items()
+                            if any(p.pathway.canonical in chosen for p in content.trusts)}
+    unknown = [t for t in topics if t not in grouped]
+    if unknown:
+        raise error(404, "not-found", f"no pathways for topic(s) {', '.join(unknown)}")
+    report = compare_topics(grouped, _register(request), today, only=wanted)
+    text = report.model_dump_json()
+    if "application/json" in request.headers.get("accept", "") or request.query_params.get("_format") == "report":
+        return Response(text, media_type="application/json")
+    binary = {"resourceType": "Binary", "contentType": "application/json",
+              "data": base64.b64encode(text.encode()).decode()}
+    return fhir_response(request, {"resourceType": "Parameters", "parameter": [{"name": "return", "resource": binary}]})
+
+
+def _diff_response(request: Request, old: JsonDict, new: JsonDict) -> Response:
+    if old.get("resourceType") != new.get("resourceType"):
+        raise error(400, "invalid", "$diff compares two resources of the same type")
+    return fhir_response(request, fhirpatch.diff(old, new))
+
+
+@router.get("/PlanDefinition/{resource_id}/$diff")
+def diff_instance(resource_id: str, request: Request, store: StoreDep) -> Response:
+    require_operation("PlanDefinition", DIFF.name, instance=True)
+    checked_id(resource_id)
+    start, end = request.query_params.get("fromVersion"), request.query_params.get("toVersion")
+    if start is None or not start.isdigit() or (end is not None and not end.isdigit()):
+        raise error(400, "required", "$diff needs fromVersion (and optionally toVersion) as version numbers")
+    old = _version(store, f"PlanDefinition/{resource_id}/_history/{start}")
+    new = _version(store, f"PlanDefinition/{resource_id}" + (f"/_history/{end}" if end else ""))
+    return _diff_response(request, old, new)
+
+
+@router.get("/$diff")
+@router.get("/PlanDefinition/$diff")
+def diff_type(request: Request, store: StoreDep) -> Response:
+    if request.url.path.endswith("/PlanDefinition/$diff"):
+        require_operation("PlanDefinition", DIFF.name, instance=False)
+    else:
+        require_system_operation(DIFF.name)
+    start, end = request.query_params.get("from"), request.query_params.get("to")
+    if not start or not end:
+        raise error(400, "required",
+                    "$diff needs 'from' and 'to' references, e.g. from=PlanDefinition/a&to=PlanDefinition/b")
+    return _diff_response(request, _version(store, start), _version(store, end))
+
+
+@router.get("/OperationDefinition/{definition_id}")
+def operation_definition(definition_id: str, request: Request) -> Response:
+    found = OPERATION_DEFINITIONS.get(definition_id)
+    if found is None:
+        raise NotFound(f"OperationDefinition/{definition_id} is not one of this server's operations")
+    return fhir_response(request, found)
+

@@ -1,0 +1,106 @@
+"""$compare and $diff over HTTP, on the sample network loaded into each store."""
+
+import base64
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fhir.resources.R4B.parameters import Parameters
+
+from service import fhirformat, fhirpatch, loader
+from service.store.transfer import store_loaded
+
+from .conftest import GUIDELINES, PATHWAYS
+from .stores import BACKENDS, ServerThread, database
+
+RP5 = "PlanDefinition/rp5-tonsillectomy-follow-up"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def http(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """A server whose store holds the sample network (with RP5's two tonsillectomy versions)."""
+    with database(request.param, tmp_path_factory.mktemp("store")) as url, ServerThread(url, GUIDELINES) as server:
+        store_loaded(server.store, loader.load([PATHWAYS, GUIDELINES]))
+        with httpx.Client(base_url=server.base, timeout=60) as client:
+            yield client
+
+
+def test_compare_by_topic_answers_the_same_report_as_the_command(http: httpx.Client) -> None:
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    expected = json.loads(CliRunner().invoke(app, ["compare", "tonsillectomy-follow-up", "--format", "json",
+                                                   "--as-of", "2026-11-22"]).output)
+    response = http.get("PlanDefinition/$compare", params={"topic": "tonsillectomy-follow-up", "as-of": "2026-11-22"},
+                        headers={"accept": "application/json"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+    got = response.json()
+    for report in (got, expected):  # the command names files; the server names none
+        for trust in report["topics"][0]["trusts"]:
+            trust.pop("file")
+    assert got == expected
+
+
+def test_compare_answers_a_parameters_with_a_binary_for_fhir_clients(http: httpx.Client) -> None:
+    response = http.post("PlanDefinition/$compare", content=json.dumps({"resourceType": "Parameters", "parameter": [
+        {"name": "topic", "valueString": "tia-follow-up"}]}), headers={"content-type": "application/fhir+json"})
+    assert response.status_code == 200
+    Parameters.model_validate(response.json())
+    binary = response.json()["parameter"][0]["resource"]
+    assert binary["contentType"] == "application/json"
+    report = json.loads(base64.b64decode(binary["data"]))
+    assert report["topics"][0]["compared_against"] == "network-median"  # the TIA guideline is a draft
+
+
+def test_compare_of_a_chosen_older_version(http: httpx.Client) -> None:
+    response = http.get("PlanDefinition/$compare", params={"pathway": f"{RP5}/_history/1", "as-of": "2026-11-22"},
+                        headers={"accept": "application/json"})
+    (topic,) = response.json()["topics"]
+    rp5 = next(t for t in topic["trusts"] if t["ods"] == "RP5")
+    assert rp5["pathway"].endswith("|2.1.0")
+    newer = http.get("PlanDefinition/$compare", params={"topic": "tonsillectomy-follow-up", "as-of": "2026-11-22"},
+                     headers={"accept": "application/json"}).json()["topics"][0]
+    assert next(t for t in newer["trusts"] if t["ods"] == "RP5")["unwarranted"] > rp5["unwarranted"]
+
+
+@pytest.mark.parametrize(("params", "status"), [({}, 400), ({"topic": "knees"}, 404),
+                                                ({"topic": "tia-follow-up", "as-of": "soon"}, 400),
+                                                ({"pathway": "PlanDefinition/nope"}, 404)])
+def test_compare_errors_are_operation_outcomes(http: httpx.Client, params: dict, status: int) -> None:
+    response = http.get("PlanDefinition/$compare", params=params)
+    assert response.status_code == status and response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_instance_diff_between_versions_applies_to_give_the_newer(http: httpx.Client) -> None:
+    old = http.get(f"{RP5}/_history/1").json()
+    new = http.get(RP5).json()
+    patch = http.get(f"{RP5}/$diff", params={"fromVersion": "1"}).json()
+    Parameters.model_validate(patch)
+    strip = lambda r: {k: v for k, v in r.items() if k != "meta"}  # noqa: E731
+    assert strip(fhirpatch.apply(old, patch)) == strip(new)
+    types = {next(p["valueCode"] for p in op["part"] if p["name"] == "type") for op in patch["parameter"]}
+    # The same four steps, changed in place: no cascade of deletes and inserts.
+    assert types == {"replace", "add"}
+
+
+def test_type_and_system_level_diff_agree(http: httpx.Client) -> None:
+    params = {"from": f"{RP5}/_history/1", "to": RP5}
+    system = http.get("$diff", params=params)
+    typed = http.get("PlanDefinition/$diff", params=params)
+    assert system.status_code == typed.status_code == 200
+    assert system.json() == typed.json() == http.get(f"{RP5}/$diff", params={"fromVersion": "1"}).json()
+    xml = http.get("$diff", params={**params, "_format": "xml"})
+    assert fhirformat.parse_xml(xml.content) == system.json()
+
+
+def test_operations_are_declared_and_defined(http: httpx.Client) -> None:
+    statement = http.get("metadata").json()["rest"][0]
+    plan = next(r for r in statement["resource"] if r["type"] == "PlanDefinition")
+    assert {o["name"] for o in plan["operation"]} == {"validate", "compare", "diff"}
+    assert [o["name"] for o in statement["operation"]] == ["diff"]
+    for operation in plan["operation"][1:]:
+        definition = http.get(f"OperationDefinition/{operation['definition'].rsplit('/', 1)[1]}").json()
+        assert definition["resourceType"] == "OperationDefinition" and definition["url"] == operation["definition"]
+    assert http.get("OperationDefinition/nope").status_code == 404
