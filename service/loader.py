@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.plandefinition import PlanDefinition
 from pydantic import ValidationError
 
@@ -108,6 +109,18 @@ def _plain(err: dict[str, Any]) -> str:
 def validation_problems(resource_type: str, exc: ValidationError) -> list[Problem]:
     """pydantic's errors as FHIR-path problems, in plain words."""
     return [error(_plain(err), _element_path(resource_type, tuple(err["loc"]))) for err in exc.errors()]
+
+
+def check_resource(data: JsonDict) -> list[Problem]:
+    """FHIR R4 validity of a resource of any type (errors only): for types with no conventions."""
+    resource_type = str(data.get("resourceType"))
+    try:
+        get_fhir_model_class(resource_type).model_validate(data)
+    except ValidationError as exc:
+        return validation_problems(resource_type, exc)
+    except (KeyError, ValueError):
+        return [error(f"'{resource_type}' is not a FHIR R4 resource type", "resourceType")]
+    return []
 
 
 def check_plan_definition(data: JsonDict) -> tuple[PlanDefinition | None, Pathway | None, list[Problem]]:

@@ -8,7 +8,6 @@ from fhir.resources.R4B.measurereport import MeasureReport
 from service import loader
 from service.monitoring import signals as s
 from service.monitoring.activity import from_measure_report, parse_csv, read_measures, series, to_measure_report
-from service.pathway import PathwayKind
 from service.register import read_register
 from service.variation.compare import TrustPathway
 
@@ -68,17 +67,11 @@ def network_signals() -> list[s.Signal]:
     result = loader.load([PATHWAYS, GUIDELINES])
     values, problems = parse_csv((ACTIVITY / "sample-activity.csv").read_text(), MEASURES, "sample")
     assert problems == []
-    versions = s.versions_by_trust(TrustPathway(r.pathway, r.file) for r in result.resources)
     register, _ = read_register(GUIDELINES)
-    guidelines = [r for r in result.resources if r.pathway.kind is PathwayKind.NETWORK_GUIDELINE]
-    today = date(2026, 11, 22)
-    charted = s.chart_series(series(values), MEASURES, versions)
-    return s.newest_first(
-        s.special_cause_signals(charted, versions)
-        + s.drift_signals(versions, {g.pathway.canonical: g.pathway for g in guidelines}, register, today)
-        + s.review_signals([(g.pathway, (g.data.get("effectivePeriod") or {}).get("end")) for g in guidelines], today)
-        + s.register_signals(register, today)
+    monitoring = s.monitor(
+        [(r.pathway, r.data) for r in result.resources], values, MEASURES, register, date(2026, 11, 22)
     )
+    return monitoring.signals
 
 
 def test_the_sample_network_raises_exactly_the_planted_signals_newest_first(network_signals) -> None:

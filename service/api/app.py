@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..store import Store, StoreError
-from . import capability, operations, resources, search, transaction, variation
+from . import capability, monitoring, operations, resources, search, transaction, variation
 from .formats import JSON, fhir_response, response_format
 from .outcomes import FhirError, error, outcome, store_error
 
@@ -75,7 +75,7 @@ def create_fhir_app(store: Store, guidelines: Path | None = None) -> FastAPI:
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
     _install_error_handlers(app)
     # Fixed paths (/metadata, /_history, /_search, /$validate) before /{type}/{id} would take them.
-    for module in (capability, variation, search, operations, resources, transaction):
+    for module in (capability, monitoring, variation, search, operations, resources, transaction):
         app.include_router(module.router)
     return app
 

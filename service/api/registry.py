@@ -44,58 +44,105 @@ class Operation:
     instance_level: bool
 
 
-VALIDATE: Final = Operation("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-                            type_level=True, instance_level=True)
-COMPARE: Final = Operation("compare", f"{c.BASE}/OperationDefinition/PlanDefinition-compare",
-                           type_level=True, instance_level=False)
+VALIDATE: Final = Operation(
+    "validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate", type_level=True, instance_level=True
+)
+COMPARE: Final = Operation(
+    "compare", f"{c.BASE}/OperationDefinition/PlanDefinition-compare", type_level=True, instance_level=False
+)
 DIFF: Final = Operation("diff", f"{c.BASE}/OperationDefinition/Resource-diff", type_level=True, instance_level=True)
-#: Operations at the server's base (``/$diff``).
-SYSTEM_OPERATIONS: Final = (DIFF,)
+SIGNALS: Final = Operation("signals", f"{c.BASE}/OperationDefinition/signals", type_level=False, instance_level=False)
+#: Operations at the server's base (``/$diff``, ``/$signals``).
+SYSTEM_OPERATIONS: Final = (DIFF, SIGNALS)
 
 
 def _parameter(name: str, use: str, type_: str, minimum: int, maximum: str, documentation: str) -> JsonDict:
     return {"name": name, "use": use, "min": minimum, "max": maximum, "type": type_, "documentation": documentation}
 
 
-def _definition(operation: Operation, title: str, description: str, system: bool, types: list[str],
-                parameters: list[JsonDict]) -> JsonDict:
+def _definition(
+    operation: Operation, title: str, description: str, system: bool, types: list[str], parameters: list[JsonDict]
+) -> JsonDict:
     identifier = operation.definition.rsplit("/", 1)[1]
     return {
-        "resourceType": "OperationDefinition", "id": identifier, "url": operation.definition, "version": "1.0.0",
-        "name": title.replace(" ", ""), "title": title, "status": "active", "kind": "operation",
-        "publisher": "Harmonise", "description": description, "code": operation.name, "system": system,
-        "type": operation.type_level, "instance": operation.instance_level, "resource": types,
+        "resourceType": "OperationDefinition",
+        "id": identifier,
+        "url": operation.definition,
+        "version": "1.0.0",
+        "name": title.replace(" ", ""),
+        "title": title,
+        "status": "active",
+        "kind": "operation",
+        "publisher": "Harmonise",
+        "description": description,
+        "code": operation.name,
+        "system": system,
+        "type": operation.type_level,
+        "instance": operation.instance_level,
+        "resource": types,
         "parameter": parameters,
     }
 
 
 #: The OperationDefinitions of Harmonise's own operations, served at ``/OperationDefinition/[id]``.
 OPERATION_DEFINITIONS: Final[dict[str, JsonDict]] = {
-    definition["id"]: definition for definition in (
-        _definition(COMPARE, "Compare pathways",
-                    "The variation report of harmonise compare (docs/comparison.md): the trusts' current active "
-                    "pathways for a topic, or chosen versions, against the agreed guideline or the network "
-                    "consensus, every difference classified. Answers plain JSON (the report schema in "
-                    "docs/schemas/compare-report.schema.json) when the request accepts application/json, "
-                    "otherwise a Parameters whose 'return' is a Binary holding that JSON.",
-                    False, ["PlanDefinition"], [
-                        _parameter("topic", "in", "string", 0, "*", "A pathway-topic code."),
-                        _parameter("pathway", "in", "string", 0, "*",
-                                   "A version to use: PlanDefinition/id, PlanDefinition/id/_history/n or url|version."),
-                        _parameter("as-of", "in", "date", 0, "1", "Day to check register review dates against."),
-                        _parameter("return", "out", "Binary", 1, "1", "The report as application/json."),
-                    ]),
-        _definition(DIFF, "Diff two versions",
-                    "Differences between two resources or versions as a FHIRPath Patch, compatible with HAPI "
-                    "FHIR's $diff, except that list items (actions) are matched by identity and meaning, not "
-                    "position: a moved step is one move, an inserted step one insert.",
-                    True, ["PlanDefinition"], [
-                        _parameter("fromVersion", "in", "string", 0, "1", "Instance level: the older version."),
-                        _parameter("toVersion", "in", "string", 0, "1", "Instance level: the newer (default current)."),
-                        _parameter("from", "in", "string", 0, "1", "Type or system level: Type/id[/_history/n]."),
-                        _parameter("to", "in", "string", 0, "1", "Type or system level: Type/id[/_history/n]."),
-                        _parameter("return", "out", "Parameters", 1, "1", "The FHIRPath Patch."),
-                    ]),
+    definition["id"]: definition
+    for definition in (
+        _definition(
+            COMPARE,
+            "Compare pathways",
+            "The variation report of harmonise compare (docs/comparison.md): the trusts' current active "
+            "pathways for a topic, or chosen versions, against the agreed guideline or the network "
+            "consensus, every difference classified. Answers plain JSON (the report schema in "
+            "docs/schemas/compare-report.schema.json) when the request accepts application/json, "
+            "otherwise a Parameters whose 'return' is a Binary holding that JSON.",
+            False,
+            ["PlanDefinition"],
+            [
+                _parameter("topic", "in", "string", 0, "*", "A pathway-topic code."),
+                _parameter(
+                    "pathway",
+                    "in",
+                    "string",
+                    0,
+                    "*",
+                    "A version to use: PlanDefinition/id, PlanDefinition/id/_history/n or url|version.",
+                ),
+                _parameter("as-of", "in", "date", 0, "1", "Day to check register review dates against."),
+                _parameter("return", "out", "Binary", 1, "1", "The report as application/json."),
+            ],
+        ),
+        _definition(
+            DIFF,
+            "Diff two versions",
+            "Differences between two resources or versions as a FHIRPath Patch, compatible with HAPI "
+            "FHIR's $diff, except that list items (actions) are matched by identity and meaning, not "
+            "position: a moved step is one move, an inserted step one insert.",
+            True,
+            ["PlanDefinition"],
+            [
+                _parameter("fromVersion", "in", "string", 0, "1", "Instance level: the older version."),
+                _parameter("toVersion", "in", "string", 0, "1", "Instance level: the newer (default current)."),
+                _parameter("from", "in", "string", 0, "1", "Type or system level: Type/id[/_history/n]."),
+                _parameter("to", "in", "string", 0, "1", "Type or system level: Type/id[/_history/n]."),
+                _parameter("return", "out", "Parameters", 1, "1", "The FHIRPath Patch."),
+            ],
+        ),
+        _definition(
+            SIGNALS,
+            "Early-warning signals",
+            "The open early-warning signals of harmonise monitor, newest first, as a Bundle (type collection) of "
+            "DetectedIssue resources: special-cause concern in a measure (Making Data Count rules), a pathway "
+            "that moved away from the guideline it adopted, a guideline past its review date, a warranted-"
+            "variation justification past its review date. Computed on request from the stored pathway "
+            "versions and MeasureReports; not stored.",
+            True,
+            [],
+            [
+                _parameter("as-of", "in", "date", 0, "1", "Day to judge review dates against (default today)."),
+                _parameter("return", "out", "Bundle", 1, "1", "DetectedIssue resources, newest first."),
+            ],
+        ),
     )
 }
 
@@ -130,8 +177,15 @@ class ResourceSupport:
         return None
 
 
-_READ_ONLY: Final = frozenset({Interaction.READ, Interaction.VREAD, Interaction.HISTORY_INSTANCE,
-                               Interaction.HISTORY_TYPE, Interaction.SEARCH_TYPE})
+_READ_ONLY: Final = frozenset(
+    {
+        Interaction.READ,
+        Interaction.VREAD,
+        Interaction.HISTORY_INSTANCE,
+        Interaction.HISTORY_TYPE,
+        Interaction.SEARCH_TYPE,
+    }
+)
 
 RESOURCES: Final[dict[str, ResourceSupport]] = {
     "PlanDefinition": ResourceSupport(
@@ -142,12 +196,28 @@ RESOURCES: Final[dict[str, ResourceSupport]] = {
         conditional_create=True,
         checker=check_plan_definition,
         documentation="Trust pathways and network guidelines, and any other valid FHIR R4 PlanDefinition. "
-                      "Harmonise convention gaps are warnings, never a reason to refuse valid FHIR.",
+        "Harmonise convention gaps are warnings, never a reason to refuse valid FHIR.",
     ),
     "OperationDefinition": ResourceSupport(
         type="OperationDefinition",
         interactions=frozenset({Interaction.READ}),
         documentation="The definitions of this server's own operations ($compare, $diff), built in.",
+    ),
+    "MeasureReport": ResourceSupport(
+        type="MeasureReport",
+        interactions=frozenset(Interaction),
+        conditional_create=True,
+        checker=loader.check_resource,
+        documentation="Monthly activity of a trust on a pathway topic for one of the network's measures "
+        "(reporter = the trust's ODS code, group.code = the pathway topic). `harmonise monitor` "
+        "and $signals chart them.",
+    ),
+    "Measure": ResourceSupport(
+        type="Measure",
+        interactions=frozenset(Interaction),
+        checker=loader.check_resource,
+        documentation="The network's activity measures: improvementNotation gives the desired direction; the "
+        f"extension {c.BASE}/StructureDefinition/measure-target an optional target.",
     ),
     "Organization": ResourceSupport(
         type="Organization",
@@ -163,9 +233,17 @@ def support(resource_type: str) -> ResourceSupport:
     """The type's support, or 404 for a type the server does not serve."""
     found = RESOURCES.get(resource_type)
     if found is None:
-        raise FhirError(404, [issue("error", "not-supported",
-                                    f"this server does not serve the resource type '{resource_type}' "
-                                    f"(it serves {', '.join(RESOURCES)})")])
+        raise FhirError(
+            404,
+            [
+                issue(
+                    "error",
+                    "not-supported",
+                    f"this server does not serve the resource type '{resource_type}' "
+                    f"(it serves {', '.join(RESOURCES)})",
+                )
+            ],
+        )
     return found
 
 
@@ -173,8 +251,16 @@ def require(resource_type: str, interaction: Interaction) -> ResourceSupport:
     """The type's support if it allows ``interaction``; else 404 (unknown type) or 405."""
     found = support(resource_type)
     if interaction not in found.interactions:
-        raise FhirError(405, [issue("error", "not-supported",
-                                    f"{resource_type} does not support the {interaction.value} interaction here")])
+        raise FhirError(
+            405,
+            [
+                issue(
+                    "error",
+                    "not-supported",
+                    f"{resource_type} does not support the {interaction.value} interaction here",
+                )
+            ],
+        )
     return found
 
 
@@ -192,6 +278,14 @@ def require_operation(resource_type: str, name: str, *, instance: bool) -> Resou
     found = support(resource_type)
     if found.operation(name, instance=instance) is None:
         level = "instance" if instance else "type"
-        raise FhirError(404, [issue("error", "not-supported",
-                                    f"the operation ${name} is not defined at {level} level for {resource_type}")])
+        raise FhirError(
+            404,
+            [
+                issue(
+                    "error",
+                    "not-supported",
+                    f"the operation ${name} is not defined at {level} level for {resource_type}",
+                )
+            ],
+        )
     return found

@@ -46,7 +46,7 @@ UseOption = Annotated[
 ]
 
 
-def _as_of(value: str | None) -> date:
+def as_of_date(value: str | None) -> date:
     if value is None:
         return date.today()
     try:
@@ -91,7 +91,7 @@ def compare(
     """
     if (topic is None) == (not all_topics):
         raise typer.BadParameter("give a TOPIC or --all (not both)")
-    today = _as_of(as_of)
+    today = as_of_date(as_of)
     topics, problems = _content(pathways, guidelines, quiet=output is OutputFormat.json, chosen=use or [])
     register, register_problems = read_register(guidelines)
     problems += register_problems

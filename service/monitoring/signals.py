@@ -20,11 +20,12 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from .. import terminology
+from ..fhirformat import JsonDict
 from ..pathway import Pathway, PathwayKind
 from ..register import RegisterEntry
 from ..variation.compare import TrustPathway, compare_topic
 from ..variation.report import Classification
-from .activity import ActivityValue, MeasureInfo
+from .activity import ActivityValue, MeasureInfo, series
 from .spc import Chart, xmr
 
 #: A special cause is open while it touches one of the latest this-many points.
@@ -119,8 +120,8 @@ def special_cause_signals(
     charted: Iterable[MonitoredSeries], versions: dict[tuple[str, str], list[Pathway]]
 ) -> list[Signal]:
     signals = []
-    for series in charted:
-        points = series.chart.points
+    for charted_series in charted:
+        points = charted_series.chart.points
         recent = range(max(0, len(points) - RECENT_MONTHS), len(points))
         if not any(points[i].variation.is_concern for i in recent):
             continue
@@ -128,11 +129,13 @@ def special_cause_signals(
         while start > 0 and points[start - 1].variation.is_concern and points[start - 1].segment == points[-1].segment:
             start -= 1
         latest = points[-1]
+        periods = charted_series.periods
+        unit = f" {charted_series.measure.unit}" if charted_series.measure.unit else ""
         rules = sorted({rule.value for p in points[start:] for rule in p.rules})
         changes = [
             f"version {p.version} from {p.date}"
-            for p in versions.get((series.trust, series.topic), [])
-            if p.date and series.periods[max(0, start - 2)] <= p.date[:7] <= series.periods[-1]
+            for p in versions.get((charted_series.trust, charted_series.topic), [])
+            if p.date and charted_series.periods[max(0, start - 2)] <= p.date[:7] <= charted_series.periods[-1]
         ]
         look_at = (
             ("pathway changes around then: " + "; ".join(changes))
@@ -142,18 +145,18 @@ def special_cause_signals(
         signals.append(
             Signal(
                 kind=SignalKind.SPECIAL_CAUSE,
-                raised_on=_first_of(series.periods[start]),
-                trust=series.trust,
-                topic=series.topic,
-                title=f"{series.measure.title}: {latest.variation.words}",
+                raised_on=_first_of(charted_series.periods[start]),
+                trust=charted_series.trust,
+                topic=charted_series.topic,
+                title=f"{charted_series.measure.title}: {latest.variation.words}",
                 detail=(
-                    f"Since {series.periods[start]}, {len(points) - start} month(s) of concern ({', '.join(rules)}); "
-                    f"latest {latest.value:g}{series.measure.unit and ' ' + series.measure.unit} against a mean of "
-                    f"{latest.mean:.1f} (limits {latest.lower:.1f} to {latest.upper:.1f})."
+                    f"Since {periods[start]}, {len(points) - start} month(s) of concern ({', '.join(rules)}); "
+                    f"latest {latest.value:g}{unit} against a mean of {latest.mean:.1f} "
+                    f"(limits {latest.lower:.1f} to {latest.upper:.1f})."
                 ),
                 look_at=look_at,
-                source=f"MeasureReport {series.measure.url} for {series.trust}, {series.topic}, "
-                f"{series.periods[0]} to {series.periods[-1]}",
+                source=f"MeasureReport {charted_series.measure.url} for {charted_series.trust}, "
+                f"{charted_series.topic}, {periods[0]} to {periods[-1]}",
             )
         )
     return signals
@@ -249,3 +252,40 @@ def newest_first(signals: Iterable[Signal]) -> list[Signal]:
 
 def topic_title(topic: str | None) -> str:
     return terminology.topics().display(topic) if topic else ""
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """Everything ``harmonise monitor``, ``$signals`` and the site show."""
+
+    signals: list[Signal]
+    charts: list[MonitoredSeries]
+
+
+def monitor(
+    resources: Iterable[tuple[Pathway, JsonDict]],
+    activity: Iterable[ActivityValue],
+    measures: dict[str, MeasureInfo],
+    register: Sequence[RegisterEntry],
+    today: date,
+) -> Monitoring:
+    """Signals and charts from every PlanDefinition version, the activity and the register."""
+    resources = list(resources)
+    versions = versions_by_trust(TrustPathway(pathway) for pathway, _ in resources)
+    guidelines: dict[str, tuple[Pathway, JsonDict]] = {}
+    for pathway, data in resources:
+        if pathway.kind is PathwayKind.NETWORK_GUIDELINE and pathway.canonical:
+            guidelines[pathway.canonical] = (pathway, data)
+    latest: dict[str, tuple[Pathway, JsonDict]] = {}
+    for pathway, data in guidelines.values():
+        key = pathway.url or pathway.canonical or ""
+        if key not in latest or (pathway.date or "") > (latest[key][0].date or ""):
+            latest[key] = (pathway, data)
+    charts = chart_series(series(activity), measures, versions)
+    signals = newest_first(
+        special_cause_signals(charts, versions)
+        + drift_signals(versions, {k: g for k, (g, _) in guidelines.items()}, register, today)
+        + review_signals([(g, (data.get("effectivePeriod") or {}).get("end")) for g, data in latest.values()], today)
+        + register_signals(register, today)
+    )
+    return Monitoring(signals, charts)

@@ -268,10 +268,50 @@ ORGANIZATION: Final = COMMON + (
                     strings("name", "alias")),
 )
 
+def reporter_trust(resource: JsonDict) -> Iterator[IndexValue]:
+    identifier = (resource.get("reporter") or {}).get("identifier")
+    if isinstance(identifier, dict) and identifier.get("value") is not None:
+        yield IndexValue(value=str(identifier["value"]), namespace=identifier.get("system"))
+
+
+def measure_canonical(resource: JsonDict) -> Iterator[IndexValue]:
+    if isinstance(resource.get("measure"), str):
+        yield canonical(resource["measure"])
+
+
+MEASURE_REPORT: Final = COMMON + (
+    SearchParameter("identifier", ParamType.TOKEN, "MeasureReport.identifier",
+                    "External identifier of the report (trust|topic|measure|month for imported activity)",
+                    f"{SPEC}/MeasureReport-identifier", identifiers("identifier")),
+    SearchParameter("measure", ParamType.REFERENCE, "MeasureReport.measure",
+                    "The measure the report is for (its canonical URL)", f"{SPEC}/MeasureReport-measure",
+                    measure_canonical, versioned=True),
+    SearchParameter("period", ParamType.DATE, "MeasureReport.period", "The period of the report",
+                    f"{SPEC}/MeasureReport-period", periods("period")),
+    SearchParameter("status", ParamType.TOKEN, "MeasureReport.status", "The status of the report",
+                    f"{SPEC}/MeasureReport-status", codes("status")),
+    SearchParameter("trust", ParamType.TOKEN, "MeasureReport.reporter.identifier",
+                    "ODS code of the reporting trust, e.g. trust=RP5", f"{OWN}/MeasureReport-trust", reporter_trust),
+    SearchParameter("topic", ParamType.TOKEN, "MeasureReport.group.code",
+                    "Pathway topic of the activity, e.g. topic=tonsillectomy-follow-up",
+                    f"{OWN}/MeasureReport-topic", codings("group.code")),
+)
+
+MEASURE: Final = COMMON + (
+    SearchParameter("url", ParamType.URI, "Measure.url", "The uri that identifies the measure",
+                    f"{SPEC}/Measure-url", resource_url, versioned=True),
+    SearchParameter("name", ParamType.STRING, "Measure.name", "Computationally friendly name of the measure",
+                    f"{SPEC}/Measure-name", strings("name")),
+    SearchParameter("status", ParamType.TOKEN, "Measure.status", "The current status of the measure",
+                    f"{SPEC}/Measure-status", codes("status")),
+)
+
 #: Search parameters by resource type and name.
 REGISTRY: Final[dict[str, dict[str, SearchParameter]]] = {
     "PlanDefinition": {p.name: p for p in PLAN_DEFINITION},
     "Organization": {p.name: p for p in ORGANIZATION},
+    "MeasureReport": {p.name: p for p in MEASURE_REPORT},
+    "Measure": {p.name: p for p in MEASURE},
 }
 
 

@@ -1,0 +1,74 @@
+"""``GET /$signals``: the early-warning signals of ``harmonise monitor`` as DetectedIssue resources.
+
+Signals are computed on request from what the store holds (every pathway version and the
+imported MeasureReports), never stored, so they cannot go stale.
+"""
+
+import hashlib
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from .. import conventions as c
+from ..fhirformat import JsonDict
+from ..monitoring.signals import Signal, SignalKind
+from ..monitoring.stored import monitor_store
+from .dependencies import StoreDep
+from .formats import fhir_response
+from .outcomes import error
+from .registry import SIGNALS, require_system_operation
+
+router = APIRouter()
+
+SIGNAL_KIND_SYSTEM = f"{c.BASE}/CodeSystem/signal-kind"
+_SEVERITY = {
+    SignalKind.SPECIAL_CAUSE: "high",
+    SignalKind.DRIFT: "moderate",
+    SignalKind.JUSTIFICATION_EXPIRED: "moderate",
+    SignalKind.GUIDELINE_REVIEW_OVERDUE: "low",
+}
+
+
+def detected_issue(signal: Signal) -> JsonDict:
+    """One signal as a DetectedIssue: what, since when, how serious, where, and what to look at."""
+    key = f"{signal.kind}|{signal.trust}|{signal.topic}|{signal.source}"
+    issue: JsonDict = {
+        "resourceType": "DetectedIssue",
+        "id": "signal-" + hashlib.sha256(key.encode()).hexdigest()[:24],
+        "status": "preliminary",
+        "code": {"coding": [{"system": SIGNAL_KIND_SYSTEM, "code": signal.kind.value}], "text": signal.title},
+        "severity": _SEVERITY[signal.kind],
+        "identifiedDateTime": signal.raised_on.isoformat(),
+        "detail": signal.detail,
+        "evidence": [{"code": [{"text": signal.source}]}],
+        "mitigation": [{"action": {"text": f"Look at {signal.look_at}"}}],
+    }
+    if signal.trust:
+        issue["author"] = {"identifier": {"system": c.ODS_SYSTEM, "value": signal.trust}}
+    if signal.topic:
+        issue["extension"] = [
+            {
+                "url": f"{c.BASE}/StructureDefinition/pathway-topic",
+                "valueCoding": {"system": c.PATHWAY_TOPIC_SYSTEM, "code": signal.topic},
+            }
+        ]
+    return issue
+
+
+@router.get("/$signals")
+def signals(request: Request, store: StoreDep) -> Response:
+    require_system_operation(SIGNALS.name)
+    as_of = request.query_params.get("as-of")
+    try:
+        today = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError:
+        raise error(400, "invalid", f"as-of '{as_of}' is not a date like 2026-11-22") from None
+    found = monitor_store(store, getattr(request.app.state, "guidelines", None), today)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "total": len(found.signals),
+        "entry": [{"resource": detected_issue(signal)} for signal in found.signals],
+    }
+    return fhir_response(request, bundle)
