@@ -31,10 +31,16 @@ def test_compare_by_topic_answers_the_same_report_as_the_command(http: httpx.Cli
 
     from service.cli import app
 
-    expected = json.loads(CliRunner().invoke(app, ["compare", "tonsillectomy-follow-up", "--format", "json",
-                                                   "--as-of", "2026-11-22"]).output)
-    response = http.get("PlanDefinition/$compare", params={"topic": "tonsillectomy-follow-up", "as-of": "2026-11-22"},
-                        headers={"accept": "application/json"})
+    expected = json.loads(
+        CliRunner()
+        .invoke(app, ["compare", "tonsillectomy-follow-up", "--format", "json", "--as-of", "2026-11-22"])
+        .output
+    )
+    response = http.get(
+        "PlanDefinition/$compare",
+        params={"topic": "tonsillectomy-follow-up", "as-of": "2026-11-22"},
+        headers={"accept": "application/json"},
+    )
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
     got = response.json()
     for report in (got, expected):  # the command names files; the server names none
@@ -44,8 +50,13 @@ def test_compare_by_topic_answers_the_same_report_as_the_command(http: httpx.Cli
 
 
 def test_compare_answers_a_parameters_with_a_binary_for_fhir_clients(http: httpx.Client) -> None:
-    response = http.post("PlanDefinition/$compare", content=json.dumps({"resourceType": "Parameters", "parameter": [
-        {"name": "topic", "valueString": "tia-follow-up"}]}), headers={"content-type": "application/fhir+json"})
+    response = http.post(
+        "PlanDefinition/$compare",
+        content=json.dumps(
+            {"resourceType": "Parameters", "parameter": [{"name": "topic", "valueString": "tia-follow-up"}]}
+        ),
+        headers={"content-type": "application/fhir+json"},
+    )
     assert response.status_code == 200
     Parameters.model_validate(response.json())
     binary = response.json()["parameter"][0]["resource"]
@@ -55,19 +66,31 @@ def test_compare_answers_a_parameters_with_a_binary_for_fhir_clients(http: httpx
 
 
 def test_compare_of_a_chosen_older_version(http: httpx.Client) -> None:
-    response = http.get("PlanDefinition/$compare", params={"pathway": f"{RP5}/_history/1", "as-of": "2026-11-22"},
-                        headers={"accept": "application/json"})
+    response = http.get(
+        "PlanDefinition/$compare",
+        params={"pathway": f"{RP5}/_history/1", "as-of": "2026-11-22"},
+        headers={"accept": "application/json"},
+    )
     (topic,) = response.json()["topics"]
     rp5 = next(t for t in topic["trusts"] if t["ods"] == "RP5")
     assert rp5["pathway"].endswith("|2.1.0")
-    newer = http.get("PlanDefinition/$compare", params={"topic": "tonsillectomy-follow-up", "as-of": "2026-11-22"},
-                     headers={"accept": "application/json"}).json()["topics"][0]
+    newer = http.get(
+        "PlanDefinition/$compare",
+        params={"topic": "tonsillectomy-follow-up", "as-of": "2026-11-22"},
+        headers={"accept": "application/json"},
+    ).json()["topics"][0]
     assert next(t for t in newer["trusts"] if t["ods"] == "RP5")["unwarranted"] > rp5["unwarranted"]
 
 
-@pytest.mark.parametrize(("params", "status"), [({}, 400), ({"topic": "knees"}, 404),
-                                                ({"topic": "tia-follow-up", "as-of": "soon"}, 400),
-                                                ({"pathway": "PlanDefinition/nope"}, 404)])
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({}, 400),
+        ({"topic": "knees"}, 404),
+        ({"topic": "tia-follow-up", "as-of": "soon"}, 400),
+        ({"pathway": "PlanDefinition/nope"}, 404),
+    ],
+)
 def test_compare_errors_are_operation_outcomes(http: httpx.Client, params: dict, status: int) -> None:
     response = http.get("PlanDefinition/$compare", params=params)
     assert response.status_code == status and response.json()["resourceType"] == "OperationOutcome"

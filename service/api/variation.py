@@ -63,8 +63,9 @@ def _version(store: Store, reference: str) -> JsonDict:
     """The resource a ``Type/id[/_history/n]`` reference names (current version without one)."""
     match = _REFERENCE.match(reference)
     if match is None:
-        raise error(400, "invalid", f"'{reference}' is not a reference like PlanDefinition/id or "
-                    "PlanDefinition/id/_history/2")
+        raise error(
+            400, "invalid", f"'{reference}' is not a reference like PlanDefinition/id or PlanDefinition/id/_history/2"
+        )
     resource_type, resource_id, version = match["type"], match["id"], match["version"]
     if version:
         stored = store.vread(resource_type, resource_id, int(version))
@@ -125,8 +126,9 @@ def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
     pool = current + named + [r for r in every_version if f"{r.get('url')}|{r.get('version')}" in canonicals]
     chosen = canonicals | {f"{r.get('url')}|{r.get('version')}" for r in named}
     grouped = group_by_topic(_pathways(pool), chosen=chosen)
-    wanted = set(topics) | {t for t, content in grouped.items()
-                            if any(p.pathway.canonical in chosen for p in content.trusts)}
+    wanted = set(topics) | {
+        t for t, content in grouped.items() if any(p.pathway.canonical in chosen for p in content.trusts)
+    }
     unknown = [t for t in topics if t not in grouped]
     if unknown:
         raise error(404, "not-found", f"no pathways for topic(s) {', '.join(unknown)}")
@@ -134,8 +136,11 @@ def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
     text = report.model_dump_json()
     if "application/json" in request.headers.get("accept", "") or request.query_params.get("_format") == "report":
         return Response(text, media_type="application/json")
-    binary = {"resourceType": "Binary", "contentType": "application/json",
-              "data": base64.b64encode(text.encode()).decode()}
+    binary = {
+        "resourceType": "Binary",
+        "contentType": "application/json",
+        "data": base64.b64encode(text.encode()).decode(),
+    }
     return fhir_response(request, {"resourceType": "Parameters", "parameter": [{"name": "return", "resource": binary}]})
 
 
@@ -166,8 +171,9 @@ def diff_type(request: Request, store: StoreDep) -> Response:
         require_system_operation(DIFF.name)
     start, end = request.query_params.get("from"), request.query_params.get("to")
     if not start or not end:
-        raise error(400, "required",
-                    "$diff needs 'from' and 'to' references, e.g. from=PlanDefinition/a&to=PlanDefinition/b")
+        raise error(
+            400, "required", "$diff needs 'from' and 'to' references, e.g. from=PlanDefinition/a&to=PlanDefinition/b"
+        )
     return _diff_response(request, _version(store, start), _version(store, end))
 
 
@@ -177,4 +183,3 @@ def operation_definition(definition_id: str, request: Request) -> Response:
     if found is None:
         raise NotFound(f"OperationDefinition/{definition_id} is not one of this server's operations")
     return fhir_response(request, found)
-
