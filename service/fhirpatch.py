@@ -80,7 +80,7 @@ def _value_parts(name: str, value: Any, type_name: str) -> JsonDict:
 
 
 def _backbone_parts(value: JsonDict, type_name: str) -> list[JsonDict]:
-    parts = []
+    parts: list[JsonDict] = []
     for element_name, element in _elements(type_name).items():
         if element_name not in value:
             continue
@@ -172,9 +172,10 @@ def _longest_increasing(sequence: list[int]) -> set[int]:
     best: list[list[int]] = []
     for value in sequence:
         candidates = [run for run in best if run[-1] < value]
-        longest = max(candidates, key=len, default=[])
+        longest: list[int] = max(candidates, key=len, default=[])
         best.append(longest + [value])
-    return set(max(best, key=len, default=[]))
+    longest_run: list[int] = max(best, key=len, default=[])
+    return set(longest_run)
 
 
 def _list_ops(path: str, old: list[Any], new: list[Any], type_name: str, ops: list[JsonDict]) -> None:

@@ -12,6 +12,7 @@ from typing import Any, Final
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.plandefinition import PlanDefinition
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from . import rules
 from .fhirformat import FormatError, JsonDict, parse
@@ -93,7 +94,7 @@ def _element_path(resource_type: str, loc: tuple[Any, ...]) -> str:
     return path
 
 
-def _plain(err: dict[str, Any]) -> str:
+def _plain(err: ErrorDetails) -> str:
     kind = err.get("type", "")
     if kind.endswith("missing"):
         return "a required element is missing"

@@ -99,7 +99,7 @@ def compare(
         known = ", ".join(sorted(topics)) or "none"
         err.print(f"Unknown topic '{topic}'. Topics with pathways: {known}")
         raise typer.Exit(1)
-    report = compare_topics(topics, register, today, only=None if all_topics else [topic])
+    report = compare_topics(topics, register, today, only=None if topic is None else [topic])
     if output is OutputFormat.json:
         out.print_json(report.model_dump_json())
     else:
@@ -186,7 +186,7 @@ def print_topic(report: TopicReport, whole: VariationReport) -> None:
                     else "-"
                 )
                 continue
-            text, style = LABELS.get(cell.classification, ("matches", "green"))
+            text, style = LABELS[cell.classification] if cell.classification else ("matches", "green")
             cells.append(f"{_days(cell.days)}\n[{style}]{text}[/{style}]")
         matrix.add_row(label, spread, *cells)
     out.print(matrix)

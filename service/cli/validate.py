@@ -54,7 +54,7 @@ def _validate_json(result: loader.LoadResult, exit_code: int) -> dict[str, Any]:
 
 
 def _print_summary(result: loader.LoadResult) -> None:
-    kinds = defaultdict(int)
+    kinds: dict[PathwayKind, int] = defaultdict(int)
     for resource in result.resources:
         kinds[resource.pathway.kind] += 1
     failed_files = {p.file for p in result.problems if p.severity is Severity.ERROR}

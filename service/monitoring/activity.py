@@ -64,9 +64,9 @@ def measure_info(resource: JsonDict) -> MeasureInfo:
     return MeasureInfo(
         id=resource["id"],
         url=resource["url"],
-        title=resource.get("title", resource["id"]),
+        title=str(resource.get("title") or resource["id"]),
         direction=Direction(notation) if notation in ("increase", "decrease") else Direction.NEUTRAL,
-        target=float(target) if target is not None else None,
+        target=float(str(target)) if target is not None else None,
         unit=str(_extension(resource, UNIT_EXTENSION) or ""),
     )
 

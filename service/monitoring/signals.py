@@ -86,8 +86,9 @@ def adoptions(versions: Sequence[Pathway]) -> list[tuple[str, str]]:
     """(month, why) for each version that adopted a guideline its predecessor had not."""
     found = []
     for before, after in zip(versions, versions[1:]):
-        if after.guideline and after.guideline != before.guideline and _month(after.date):
-            found.append((_month(after.date), f"version {after.version} adopted {after.guideline}"))
+        month = _month(after.date)
+        if after.guideline and after.guideline != before.guideline and month:
+            found.append((month, f"version {after.version} adopted {after.guideline}"))
     return found
 
 
@@ -163,7 +164,7 @@ def special_cause_signals(
 
 
 def _unwarranted(pathway: Pathway, guideline: Pathway, register: Sequence[RegisterEntry], today: date) -> list[str]:
-    report = compare_topic(pathway.topic, [TrustPathway(pathway)], guideline, register, today)
+    report = compare_topic(pathway.topic or "", [TrustPathway(pathway)], guideline, register, today)
     return [
         f"{d.step or 'extra step'} ({d.dimension.value})"
         for d in report.differences
