@@ -21,4 +21,5 @@ demo: install
 
 test: export HARMONISE_REQUIRE_POSTGRES = 1
 test: install
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 	$(BIN)/python -m pytest

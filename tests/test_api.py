@@ -57,7 +57,7 @@ def test_metadata_lists_what_the_server_supports(client: httpx.Client) -> None:
     rest = statement["rest"][0]
     assert rest["interaction"] == [{"code": "transaction"}]
     resources = {resource["type"]: resource for resource in rest["resource"]}
-    assert set(resources) == {"PlanDefinition", "Organization"}
+    assert set(resources) == {"PlanDefinition", "Organization", "MeasureReport", "Measure", "OperationDefinition"}
     plan = resources["PlanDefinition"]
     assert {i["code"] for i in plan["interaction"]} == {
         "read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"}
@@ -68,7 +68,10 @@ def test_metadata_lists_what_the_server_supports(client: httpx.Client) -> None:
     assert trust["definition"] == "http://harmonise.example.org/fhir/SearchParameter/PlanDefinition-trust"
     assert trust["type"] == "token"
     assert plan["operation"] == [
-        {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}]
+        {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},
+        {"name": "compare", "definition": "http://harmonise.example.org/fhir/OperationDefinition/PlanDefinition-compare"},
+        {"name": "diff", "definition": "http://harmonise.example.org/fhir/OperationDefinition/Resource-diff"}]
+    assert {i["code"] for i in resources["OperationDefinition"]["interaction"]} == {"read"}
     assert plan["conditionalCreate"] is True and plan["versioning"] == "versioned-update"
     assert {p["name"] for p in resources["Organization"]["searchParam"]} == {"_id", "_lastUpdated", "identifier",
                                                                               "name"}
@@ -77,7 +80,7 @@ def test_metadata_lists_what_the_server_supports(client: httpx.Client) -> None:
 def test_every_listed_search_parameter_is_accepted_and_no_other(client: httpx.Client) -> None:
     statement = client.get("/metadata").json()
     for resource in statement["rest"][0]["resource"]:
-        for parameter in resource["searchParam"]:
+        for parameter in resource.get("searchParam", []):
             response = client.get(f"/{resource['type']}", params={f"{parameter['name']}:missing": "true"})
             assert response.status_code == 200, (resource["type"], parameter["name"], response.text)
     strict = {"Prefer": "handling=strict"}

@@ -1,0 +1,99 @@
+"""``harmonise publish``: build the MkDocs Material site of guidelines and variation reports.
+
+The site is built from the repository's ``mkdocs.yml`` with the content folders and the as-of
+day given here; the same input and the same day give the same bytes. Exit 1 when the content
+has errors (no site is built then) or MkDocs refuses the build; 2 on usage errors.
+"""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from mkdocs.exceptions import Abort
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from ..problems import Problem
+from ..site.build import build_site
+from ..site.events import BUILD
+from ..site.settings import SiteSettings, build_day
+from .app import REPOSITORY, FormatOption, GuidelinesOption, OutputFormat, PathwaysOption, app, default_folder, err, out
+from .compare import AsOfOption, as_of_date
+
+CONFIG_FILE = REPOSITORY / "mkdocs.yml"
+#: Problems listed in the terminal before "and N more".
+SHOWN_PROBLEMS = 10
+
+
+class _Bar:
+    """Build progress as a rich bar (a ``site.progress.Listener``)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("Building the site", total=None)
+
+    def pages(self, total: int) -> None:
+        self.progress.update(self.task, total=total)
+
+    def page_done(self, name: str) -> None:
+        self.progress.advance(self.task)
+
+
+def _check_out(site: Path) -> None:
+    """MkDocs empties the output folder first: refuse a folder that holds anything but a built site."""
+    if site.is_dir() and any(site.iterdir()) and not (site / "sitemap.xml").is_file():
+        raise typer.BadParameter(f"{site} is not empty and does not hold a built site; it would be emptied. "
+                                 "Choose another folder.", param_hint="--out")
+
+
+def _fail(problems: list[Problem], message: str, output: OutputFormat, site: Path) -> None:
+    if output is OutputFormat.json:
+        out.print_json(json.dumps({"ok": False, "site": None, "message": message,
+                                   "problems": [p.model_dump(mode="json") for p in problems]}))
+    else:
+        err.print(f"[red]{message}[/red]")
+        for problem in problems[:SHOWN_PROBLEMS]:
+            err.print(f"  {problem.file or '(no file)'}: {problem}", markup=False)
+        if len(problems) > SHOWN_PROBLEMS:
+            err.print(f"  ... and {len(problems) - SHOWN_PROBLEMS} more")
+        err.print(f"Nothing was published to {site}.")
+    raise typer.Exit(1)
+
+
+@app.command()
+def publish(
+    site: Annotated[Path, typer.Option("--out", help="Folder to write the site to (emptied first).",
+                                       file_okay=False)] = Path("site"),
+    pathways: PathwaysOption = default_folder("pathways"),
+    guidelines: GuidelinesOption = default_folder("guidelines"),
+    as_of: AsOfOption = None,
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Build the published site: a page per guideline for clinicians, a page per topic for network leads.
+
+    The pages about guidelines and topics are generated from the content at build time; the
+    hand-written pages are in docs/. Open the site's index.html in a browser, from a web server
+    or straight from the disk: it needs no other host.
+    """
+    day = as_of_date(as_of) if as_of else build_day()
+    _check_out(site)
+    if not CONFIG_FILE.is_file():
+        err.print(f"No site configuration at {CONFIG_FILE}: publish runs from a checkout of the repository.")
+        raise typer.Exit(1)
+    settings = SiteSettings(pathways.resolve(), guidelines.resolve(), day, root=REPOSITORY)
+    quiet = output is OutputFormat.json
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
+                  transient=True, disable=quiet or not err.is_terminal) as progress:
+        try:
+            content = build_site(settings, site, CONFIG_FILE, listener=_Bar(progress))
+        except Abort as exc:
+            problems = BUILD.content.problems if BUILD.content else []
+            _fail(problems, str(exc) if not problems else
+                  f"{len(problems)} problem(s) in the content; run 'harmonise validate' for details.", output, site)
+    pages = sum(1 for _ in site.rglob("*.html"))
+    if output is OutputFormat.json:
+        out.print_json(json.dumps({"ok": True, "site": str(site), "pages": pages, "as_of": day.isoformat(),
+                                   "topics": len(content.topics), "problems": []}))
+    else:
+        out.print(f"Published {pages} pages for {len(content.topics)} topics to {site} "
+                  f"(register checked as of {day.isoformat()}). Open {site / 'index.html'} in a browser.")

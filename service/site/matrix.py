@@ -1,0 +1,73 @@
+"""The variation matrix as the site shows it: one cell per aligned step and trust.
+
+It reads the engine's report and never re-judges it: a cell's classification is the report's
+(``Cell.classification``); a missing step takes the classification of the report's presence
+difference for that trust and step. The variation table and the timing chart both draw from here,
+so they cannot disagree.
+"""
+
+from dataclasses import dataclass
+
+from ..register import Dimension
+from ..variation.report import AlignedStep, Classification, Difference, TopicReport
+from . import words
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    ods: str
+    days: tuple[int, ...]
+    #: True when the trust has a step matched to this row.
+    present: bool
+    #: False for an extra-step row the trust simply does not have (nothing to judge).
+    judged: bool
+    classification: Classification | None
+    #: The classification of the report's timing difference alone (None: on the reference's day).
+    timing: Classification | None
+    #: A register entry covered a difference here but its review date has passed.
+    expired: bool
+    #: Element paths in the trust's pathway that this cell shows.
+    sources: tuple[str, ...]
+
+    @property
+    def days_text(self) -> str:
+        if not self.present:
+            return "not done"
+        if not self.days:
+            return "time not comparable"
+        return ("day " if len(self.days) == 1 else "days ") + ", ".join(str(d) for d in self.days)
+
+    @property
+    def label(self) -> str:
+        """The classification in words, shown beside the colour; empty when there is nothing to judge."""
+        if not self.judged:
+            return ""
+        text = words.style(self.classification).label
+        return text + " (register entry expired)" if self.expired else text
+
+
+def _differences(report: TopicReport, ods: str, step: AlignedStep) -> list[Difference]:
+    if step.in_reference:
+        return [d for d in report.differences if d.trust == ods and d.step == step.key]
+    sources = set(step.cells[ods].sources) if ods in step.cells else set()
+    return [d for d in report.differences if d.trust == ods and d.step is None and d.source in sources]
+
+
+def cell(report: TopicReport, step: AlignedStep, ods: str) -> MatrixCell:
+    found = step.cells.get(ods)
+    differences = _differences(report, ods, step)
+    expired = any(d.expired for d in differences)
+    if found is not None:
+        timing = next((d.classification for d in differences if d.dimension is Dimension.TIMING), None)
+        return MatrixCell(ods, tuple(found.days), True, True, found.classification, timing, expired,
+                          tuple(found.sources))
+    presence = next((d for d in differences if d.dimension is Dimension.PRESENCE), None)
+    if presence is None:
+        return MatrixCell(ods, (), False, False, None, None, False, ())
+    return MatrixCell(ods, (), False, True, presence.classification, presence.classification, expired,
+                      (presence.source,))
+
+
+def row(report: TopicReport, step: AlignedStep) -> list[MatrixCell]:
+    """The cells of one aligned step, in the report's trust order."""
+    return [cell(report, step, t.ods) for t in report.trusts]
