@@ -14,6 +14,7 @@ $(BIN)/activate:
 install: $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
+	npm ci --no-audit --no-fund --silent   # the site's search shim for file:// (package.json)
 
 demo: install
 	$(BIN)/harmonise validate --strict

@@ -29,6 +29,7 @@ class ContentProblems(PluginError):
 class SiteBuild:
     def __init__(self) -> None:
         self.content: SiteContent | None = None
+        self.shim: bytes | None = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         """Read and compare the content once; add the generated sections to the navigation after Home."""
@@ -38,7 +39,8 @@ class SiteBuild:
             raise ContentProblems(self.content.problems)
         nav = list(config.nav or [])
         config.nav = nav[:1] + generate.navigation(self.content) + nav[1:]
-        offline.localise_polyfills(config)
+        self.shim = offline.shim(root)
+        offline.localise_polyfills(config, self.shim is not None)
         offline.drop_server_only_pages(config)
         return config
 
@@ -49,6 +51,8 @@ class SiteBuild:
             files.append(File.generated(config, path, content=markdown))
         for path, data in generate.downloads(self.content).items():
             files.append(File.generated(config, path, content=data))
+        if self.shim is not None:
+            files.append(File.generated(config, offline.LOCAL_SHIM, content=self.shim))
         progress.current().pages(len(files.documentation_pages()))
         return files
 
