@@ -1,5 +1,6 @@
 # The two set-up commands of the README. Each is safe to run again.
-#   make demo   install, then run the main job on the embedded default
+#   make demo   install, then run the main job on the embedded default: load the sample network,
+#               print the variation report and the signals, build the site, serve API and site
 #   make test   install, then run every test (this is what .ci/run runs)
 
 PYTHON ?= python3
@@ -18,7 +19,12 @@ install: $(BIN)/activate
 
 demo: install
 	$(BIN)/harmonise validate --strict
+	$(BIN)/harmonise load
+	$(BIN)/harmonise import-activity activity/sample-activity.csv
 	$(BIN)/harmonise compare --all
+	$(BIN)/harmonise monitor
+	$(BIN)/harmonise publish
+	$(BIN)/harmonise serve
 
 test: export HARMONISE_REQUIRE_POSTGRES = 1
 test: install
