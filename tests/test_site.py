@@ -80,8 +80,8 @@ def test_every_page_carries_the_illustrative_content_banner(site: Path) -> None:
 
 def test_the_navigation_is_by_hosted_network_then_topic(site: Path) -> None:
     tabs = [text(a) for a in page(site, "index.html").find_class("md-tabs__link")]
-    assert tabs[:7] == ["Home", "All topics at a glance", "Gastroenterology", "Maternity", "Paediatrics", "Stroke",
-                        "Urgent and emergency care"]
+    assert tabs[:8] == ["Home", "All topics at a glance", "Early-warning signals", "Gastroenterology", "Maternity",
+                        "Paediatrics", "Stroke", "Urgent and emergency care"]
 
 
 # --- the guideline page (clinicians) ------------------------------------------------------------
@@ -343,3 +343,28 @@ def test_settings_default_to_the_repository_folders_and_the_build_day(monkeypatc
 ])
 def test_windows_are_said_in_the_largest_whole_unit(low: float, high: float, said: str) -> None:
     assert words.window(low, high) == said
+
+
+def test_the_signals_page_lists_the_planted_signals_newest_first(site: Path) -> None:
+    rows = table_rows(page(site, "signals.html"), "6 open signal(s)")
+    assert list(rows) == ["2026-09-30", "2026-06-30", "2026-03-31", "2025-11-03", "2025-11-01", "2025-09-10"]
+    title, where, _what, look_at = rows["2025-11-01"]
+    assert title.startswith("Patients who had every required follow-up") and "concern (lower)" in title
+    assert where.startswith("RP5") and "version 2.2.0 from 2025-11-03" in look_at
+
+
+def test_activity_pages_draw_an_spc_chart_per_trust_and_measure_with_text_equivalents(site: Path) -> None:
+    document = page(site, "monitoring/tonsillectomy-follow-up.html")
+    charts = document.xpath("//svg[contains(@class, 'hm-chart')]")
+    assert len(charts) == 18  # six trusts, three measures
+    assert all(chart.get("role") == "img" and chart.find("title") is not None for chart in charts)
+    summaries = [text(p) for p in document.find_class("hm-spc-summary")]
+    assert sum("concern (lower)" in s for s in summaries) == 1  # RP5, after it dropped the day-1 call
+    assert any("the process will consistently miss the target" in s or "sometimes meet" in s for s in summaries)
+    rp5 = table_rows(document, "Patients who had every required follow-up at RP5")
+    assert rp5["2025-11"][0] == "74" and "concern" in rp5["2025-11"][-1]
+
+
+def test_a_rebased_chart_says_where_its_limits_were_recalculated(site: Path) -> None:
+    content = text(page(site, "monitoring/six-month-post-stroke-review.html"))
+    assert "Limits recalculated: 2025-12: version 2.1.0 adopted" in content

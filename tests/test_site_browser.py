@@ -171,6 +171,7 @@ def test_the_site_works_from_the_disk_with_search(visit: Visit, tmp_path_factory
     "index.html", "overview.html", "networks/paediatrics/index.html", "guidelines/asthma-admission-follow-up.html",
     "guidelines/coeliac-disease-follow-up.html", "variation/tonsillectomy-follow-up.html",
     "variation/coeliac-disease-follow-up.html", "about-the-data.html", "reading-a-guideline.html",
+    "signals.html", "monitoring/tonsillectomy-follow-up.html",
 ])
 def test_no_serious_or_critical_accessibility_violations(visit: Visit, server: str, path: str) -> None:
     visit.open(server + path)

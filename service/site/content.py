@@ -16,6 +16,8 @@ from packaging.version import InvalidVersion, Version
 from .. import conventions, terminology
 from ..fhirformat import JsonDict
 from ..loader import LoadedResource, load
+from ..monitoring.activity import ActivityValue, MeasureInfo, parse_csv, read_measures
+from ..monitoring.signals import MonitoredSeries, Monitoring, monitor
 from ..pathway import Pathway, PathwayKind
 from ..problems import Problem, Severity
 from ..register import read_register
@@ -98,6 +100,12 @@ class SiteContent:
     topics: dict[str, TopicSite]
     #: Errors in the input: files or register entries that could not be used.
     problems: list[Problem]
+    #: Early-warning signals and SPC charts (``service.monitoring``), from every pathway version
+    #: and the activity folder.
+    monitoring: Monitoring
+
+    def charts_for(self, topic: str) -> list[MonitoredSeries]:
+        return [series for series in self.monitoring.charts if series.topic == topic]
 
     def networks(self) -> Iterator[tuple[str, list[TopicSite]]]:
         """Hosted networks in code-system order, each with its topics in code-system order."""
@@ -168,4 +176,26 @@ def read_site_content(settings: SiteSettings) -> SiteContent:
         for name, content in topics.items()
         if terminology.topic_network(name)
     }
-    return SiteContent(settings=settings, topics=sites, problems=problems)
+    activity, activity_problems = _activity(settings)
+    monitoring = monitor([(r.pathway, r.data) for r in result.resources], activity.values,
+                         activity.measures, register, settings.as_of)
+    return SiteContent(settings=settings, topics=sites, problems=problems + activity_problems, monitoring=monitoring)
+
+
+@dataclass(frozen=True)
+class _Activity:
+    values: list[ActivityValue]
+    measures: dict[str, MeasureInfo]
+
+
+def _activity(settings: SiteSettings) -> tuple[_Activity, list[Problem]]:
+    """Every CSV in the activity folder, read as ``harmonise import-activity`` reads one."""
+    folder = settings.activity_folder
+    measures = read_measures(folder / "measures") if (folder / "measures").is_dir() else {}
+    values: list[ActivityValue] = []
+    problems: list[Problem] = []
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        found, found_problems = parse_csv(path.read_text("utf-8-sig"), measures, settings.display(str(path)))
+        values.extend(found)
+        problems.extend(found_problems)
+    return _Activity(values, measures), problems

@@ -9,6 +9,7 @@ from .. import fhirformat
 from . import paths, words
 from .content import SiteContent
 from .pages.guideline import download_paths, guideline_page
+from .pages.monitoring import monitored_topics, monitoring_page, signals_page
 from .pages.network import network_page
 from .pages.overview import overview_page
 from .pages.variation import proposal_download, variation_page
@@ -18,7 +19,9 @@ NavItem = str | dict[str, Any]
 
 def pages(content: SiteContent) -> dict[str, str]:
     """Markdown of every generated page, by its path in the docs."""
-    result = {paths.OVERVIEW: overview_page(content)}
+    result = {paths.OVERVIEW: overview_page(content), paths.SIGNALS: signals_page(content)}
+    for topic in monitored_topics(content):
+        result[paths.monitoring_page(topic)] = monitoring_page(content, topic)
     for network, topics in content.networks():
         result[paths.network_page(network)] = network_page(network, topics)
         for topic in topics:
@@ -44,7 +47,8 @@ def downloads(content: SiteContent) -> dict[str, bytes]:
 
 def navigation(content: SiteContent) -> list[NavItem]:
     """The overview, then one section per hosted network with a sub-section per topic."""
-    sections: list[NavItem] = [{"All topics at a glance": paths.OVERVIEW}]
+    sections: list[NavItem] = [{"All topics at a glance": paths.OVERVIEW}, {"Early-warning signals": paths.SIGNALS}]
+    monitored = set(monitored_topics(content))
     for network, topics in content.networks():
         children: list[NavItem] = [paths.network_page(network)]
         for topic in topics:
@@ -53,6 +57,8 @@ def navigation(content: SiteContent) -> list[NavItem]:
                 entries.append({topic.guideline_label: paths.guideline_page(topic.topic)})
             if topic.report:
                 entries.append({"Variation between trusts": paths.variation_page(topic.topic)})
+            if topic.topic in monitored:
+                entries.append({"Activity and signals": paths.monitoring_page(topic.topic)})
             children.append({topic.title: entries})
         sections.append({words.network(network): children})
     return sections

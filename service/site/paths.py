@@ -10,6 +10,7 @@ import posixpath
 from typing import Final
 
 OVERVIEW: Final = "overview.md"
+SIGNALS: Final = "signals.md"
 #: Hand-written pages the generated ones link to.
 PROFILE: Final = "profile.md"
 COMPARISON: Final = "comparison.md"
@@ -26,6 +27,10 @@ def guideline_page(topic: str) -> str:
 
 def variation_page(topic: str) -> str:
     return f"variation/{topic}.md"
+
+
+def monitoring_page(topic: str) -> str:
+    return f"monitoring/{topic}.md"
 
 
 def download(resource_id: str, version: str | None, suffix: str) -> str:

@@ -23,18 +23,25 @@ class SiteSettings:
     #: Files are named on the site relative to this folder (the repository), never by an absolute
     #: path: that would differ from one checkout to another and say nothing to a reader.
     root: Path = Path(".")
+    #: Monthly activity (CSV files) and the network's measures (``measures/``) for the SPC charts;
+    #: the repository's ``activity/`` when not given.
+    activity: Path | None = None
+
+    @property
+    def activity_folder(self) -> Path:
+        return self.activity if self.activity is not None else self.root / "activity"
 
     def display(self, file: str) -> str:
         """A file's name as the site shows it: relative to the root or to the folder it was read from."""
         path = Path(file).resolve()
-        for base in (self.root, self.pathways.parent, self.guidelines.parent):
+        for base in (self.root, self.pathways.parent, self.guidelines.parent, self.activity_folder.parent):
             if path.is_relative_to(base.resolve()):
                 return path.relative_to(base.resolve()).as_posix()
         return path.name
 
     def to_extra(self) -> dict[str, str]:
         return {"pathways": str(self.pathways), "guidelines": str(self.guidelines),
-                "as_of": self.as_of.isoformat()}
+                "activity": str(self.activity_folder), "as_of": self.as_of.isoformat()}
 
     @classmethod
     def from_extra(cls, extra: dict[str, Any] | None, root: Path) -> "SiteSettings":
@@ -46,6 +53,7 @@ class SiteSettings:
             guidelines=root / values.get("guidelines", "guidelines"),
             as_of=date.fromisoformat(str(as_of)) if as_of else build_day(),
             root=root,
+            activity=root / values["activity"] if "activity" in values else None,
         )
 
 
