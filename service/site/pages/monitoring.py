@@ -111,7 +111,7 @@ def monitoring_page(content: SiteContent, topic: str) -> str:
             title=measure.title,
             direction={"increase": "higher is better", "decrease": "lower is better"}.get(
                 measure.direction.value, "neither higher nor lower is better in itself"),
-            target=None if measure.target is None else f"{measure.target:g}{' ' + measure.unit if measure.unit else ''}",
+            target=None if measure.target is None else f"{measure.target:g} {measure.unit}".strip(),
             charts=[]))
         section.charts.append(_block(series, f"spc-{number}"))
     site = content.topics[topic]
