@@ -10,6 +10,7 @@ XML is parsed with DTDs, entity resolution and network access off, and any DOCTY
 before its content is read: FHIR forbids DTDs in resources.
 """
 
+import re
 from decimal import Decimal
 from functools import cache
 from typing import Any, Final
@@ -23,6 +24,9 @@ from lxml import etree
 FHIR_NS: Final = "http://hl7.org/fhir"
 XHTML_NS: Final = "http://www.w3.org/1999/xhtml"
 MAX_JSON_DEPTH: Final = 200
+#: Characters FHIR forbids in strings (R4 datatypes, string), and lone surrogates (JSON escapes that are not
+#: Unicode text); PostgreSQL cannot store NUL at all, and no database stores half a character.
+_FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 JsonDict = dict[str, Any]
 
@@ -48,18 +52,26 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _depth(value: Any, limit: int) -> int:
-    """Nesting depth of a parsed JSON value, stopping once past ``limit``."""
+def has_forbidden_characters(text: str) -> bool:
+    """True if ``text`` holds a character FHIR strings may not: below U+0020 other than tab, CR and LF,
+    or a lone surrogate."""
+    return bool(_FORBIDDEN.search(text))
+
+
+def _check_tree(value: Any, limit: int) -> None:
+    """Refuse a parsed JSON value nested deeper than ``limit`` or with forbidden characters in its text."""
     stack = [(value, 1)]
-    deepest = 0
     while stack:
         item, level = stack.pop()
-        deepest = max(deepest, level)
-        if deepest > limit:
-            return deepest
+        if level > limit:
+            raise FormatError(f"JSON nested more than {limit} levels deep")
+        if isinstance(item, str) and has_forbidden_characters(item):
+            raise FormatError("a string holds a control character or a lone surrogate, which FHIR strings may "
+                              "not (only tab, CR and LF are allowed below U+0020)")
+        if isinstance(item, dict):
+            stack.extend((key, level) for key in item)
         children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
         stack.extend((child, level + 1) for child in children)
-    return deepest
 
 
 def parse_json(data: bytes) -> JsonDict:
@@ -74,8 +86,9 @@ def parse_json(data: bytes) -> JsonDict:
         raise FormatError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
         raise FormatError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
-    if _depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise FormatError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise FormatError(f"not valid JSON: {exc}") from None
+    _check_tree(value, MAX_JSON_DEPTH)
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         raise FormatError("not a FHIR resource: the top level must be a JSON object with a resourceType")
     return value

@@ -4,6 +4,7 @@ One bad file never stops the others: every problem is collected and returned tog
 naming its file and element path. Nothing here writes anywhere.
 """
 
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,19 +201,28 @@ def load_bytes(data: bytes, name: str) -> tuple[list[LoadedResource], list[Probl
     return loaded, problems
 
 
+def _refusal(path: Path) -> str | None:
+    """Why a file is not read at all: not a regular file (a FIFO or device would block or never end), or too big."""
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file (a pipe, device or socket); not read"
+    if status.st_size > MAX_FILE_BYTES:
+        return f"the file is {status.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit; not read"
+    return None
+
+
 def load_file(path: Path) -> tuple[list[LoadedResource], list[Problem]]:
     name = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return [], [
-                error(
-                    f"the file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit; not read", rule="format"
-                ).located(name)
-            ]
-        data = path.read_bytes()
+        refusal = _refusal(path)
+        if refusal is not None:
+            return [], [error(refusal, rule="format").located(name)]
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)  # a file that grew since it was measured is still cut off
     except OSError as exc:
         return [], [error(f"cannot read the file: {exc.strerror}", rule="format").located(name)]
+    if len(data) > MAX_FILE_BYTES:
+        return [], [error(f"the file is over the {MAX_FILE_BYTES:,}-byte limit; not read", rule="format").located(name)]
     return load_bytes(data, name)
 
 

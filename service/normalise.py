@@ -49,6 +49,8 @@ def owning_trust(plan: PlanDefinition) -> str | None:
 
 def use_context_code(plan: PlanDefinition, context_code: str, system: str) -> str | None:
     for context in plan.useContext or []:
+        if context.code is None:  # required by FHIR, yet the models accept an explicit null
+            continue
         if context.code.system == c.USAGE_CONTEXT_TYPE_SYSTEM and context.code.code == context_code:
             found = codes([context.valueCodeableConcept], system)
             if found:

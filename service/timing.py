@@ -9,6 +9,7 @@ statically comparable*, with the reason, and never guessed.
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -23,21 +24,60 @@ from .problems import Problem, error, warning
 MAX_OCCURRENCES = 1000
 
 
+#: An exact number of days: an int where the value is whole (most are), else a Fraction. Python
+#: mixes the two exactly, and ints are many times faster than Fractions.
+Days = int | Fraction
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
-    earliest: Fraction
-    latest: Fraction
+    earliest: Days
+    latest: Days
 
-    def shift(self, low: Fraction, high: Fraction) -> "Window":
+    def shift(self, low: Days, high: Days) -> "Window":
         return Window(self.earliest + low, self.latest + high)
 
     def occurrence(self) -> Occurrence:
-        nominal = (self.earliest + self.latest) / 2
+        total = self.earliest + self.latest
+        # The nominal day is the middle, rounded halves up: floor(total / 2 + 1/2).
+        day = (total + 1) // 2 if isinstance(total, int) else units.round_days(total / 2)
         return Occurrence(
             earliest=round(float(self.earliest), 4),
             latest=round(float(self.latest), 4),
-            day=units.round_days(nominal),
+            day=day,
         )
+
+
+#: Units whose length in days is whole, as ints (the others stay exact Fractions).
+_WHOLE_DAYS: dict[str, int] = {
+    unit: int(days) for unit, days in units.DAYS_PER_UNIT.items() if days.denominator == 1
+}
+
+
+def _exact(value: Any) -> Days:
+    """A FHIR decimal (or int) as an exact number: an int when it is whole."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return Fraction(value)
+
+
+def _to_days(value: Any, unit: str) -> Days:
+    """``units.to_days``, exactly, as an int where the result is whole."""
+    number = _exact(value)
+    whole = _WHOLE_DAYS.get(unit)
+    if whole is not None and isinstance(number, int):
+        return number * whole
+    days = Fraction(number) * units.DAYS_PER_UNIT[unit]
+    return days.numerator if days.denominator == 1 else days
+
+
+def _quotient(a: Days, b: Days) -> Days:
+    """``a / b`` exactly (Fraction division, never float)."""
+    if isinstance(a, int) and isinstance(b, int) and a % b == 0:
+        return a // b
+    return Fraction(a) / b
 
 
 class NotComparable(Exception):
@@ -150,7 +190,7 @@ def _timing_of(path: str, context: _Context) -> _Resolution:
             if parent_res is not None and parent_res.not_comparable:
                 raise NotComparable(parent_res.not_comparable)
             raise NotComparable("the step has no timing")
-        anchor = (Window(Fraction(0), Fraction(0)),)
+        anchor = (Window(0, 0),)
     if own is None:
         return _Resolution(windows=anchor[:1], sources=sources, notes=tuple(notes))
     name, value = own
@@ -204,7 +244,8 @@ def _related_anchor(
     target_res = _resolve(target, context)
     if target_res.not_comparable:
         raise NotComparable(f"it is timed from step '{related.actionId}', which is not statically comparable")
-    low = high = Fraction(0)
+    low: Days = 0
+    high: Days = 0
     offset_source: tuple[str, ...] = ()
     if related.offsetDuration is not None:
         low = high = _days(related.offsetDuration, f"{related_path}.offsetDuration", context)
@@ -239,7 +280,7 @@ def _apply_own_timing(
     raise NotComparable(f"its timing is a calendar date ({name}), known only when the plan is applied")
 
 
-def _days(quantity: Any, path: str, context: _Context) -> Fraction:
+def _days(quantity: Any, path: str, context: _Context) -> Days:
     """A Duration (or Quantity of time) in days; unit problems become errors or warnings."""
     if quantity.value is None:
         context.problems.append(warning("the duration has no value", f"{path}.value", rule="timing"))
@@ -284,21 +325,21 @@ def _days(quantity: Any, path: str, context: _Context) -> Fraction:
             )
         )
         raise NotComparable("its unit is not UCUM")
-    return units.to_days(Fraction(quantity.value), code)
+    return _to_days(quantity.value, code)
 
 
-def _range_days(value: Any, path: str, context: _Context) -> tuple[Fraction, Fraction]:
+def _range_days(value: Any, path: str, context: _Context) -> tuple[Days, Days]:
     if value.high is None:
         raise NotComparable("its window has no upper bound")
     high = _days(value.high, f"{path}.high", context)
-    low = _days(value.low, f"{path}.low", context) if value.low is not None else Fraction(0)
+    low = _days(value.low, f"{path}.low", context) if value.low is not None else 0
     if low > high:
         context.problems.append(error("the window's low is after its high", path, rule="timing"))
         raise NotComparable("its window ends before it starts")
     return low, high
 
 
-def _repeat_days(timing: Any, path: str, context: _Context, notes: list[str]) -> list[Fraction]:
+def _repeat_days(timing: Any, path: str, context: _Context, notes: list[str]) -> list[Days]:
     """The offsets of a ``Timing.repeat``, per docs/profile.md."""
     if timing.event or getattr(timing, "event__ext", None):
         raise NotComparable("its timing lists calendar events (Timing.event), known only when the plan is applied")
@@ -308,7 +349,8 @@ def _repeat_days(timing: Any, path: str, context: _Context, notes: list[str]) ->
     rpath = f"{path}.repeat"
     if repeat.boundsPeriod is not None:
         raise NotComparable("its repeats are bounded by calendar dates (boundsPeriod)")
-    start, end = Fraction(0), None
+    start: Days = 0
+    end: Days | None = None
     if repeat.boundsRange is not None:
         bounds = repeat.boundsRange
         if bounds.low is not None:
@@ -325,7 +367,7 @@ def _repeat_days(timing: Any, path: str, context: _Context, notes: list[str]) ->
         )
         raise NotComparable(f"its period unit '{repeat.periodUnit}' is not a unit of time")
     frequency = repeat.frequency or 1
-    interval = units.to_days(Fraction(repeat.period), repeat.periodUnit) / frequency
+    interval = _quotient(_to_days(repeat.period, repeat.periodUnit), frequency)
     if interval <= 0:
         raise NotComparable("its repeat interval is zero")
     for name in ("countMax", "frequencyMax", "periodMax"):
@@ -338,7 +380,7 @@ def _repeat_days(timing: Any, path: str, context: _Context, notes: list[str]) ->
         raise NotComparable("its repeats are open-ended (no count and no end bound)")
     count = repeat.count if repeat.count is not None else MAX_OCCURRENCES
     if end is not None:
-        count = min(count, int((end - start) / interval) + 1)
+        count = min(count, int(_quotient(end - start, interval)) + 1)
     if count > MAX_OCCURRENCES:
         raise NotComparable(f"it repeats more than {MAX_OCCURRENCES} times")
     return [start + i * interval for i in range(max(count, 0))]

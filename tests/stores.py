@@ -4,6 +4,10 @@ Every test run gets its own SQLite file or its own PostgreSQL schema (dropped af
 never collide. PostgreSQL is looked for at 127.0.0.1:5432, database ``test``, user ``postgres``
 or ``root`` with trust authentication. Without a server its tests are skipped, unless
 ``HARMONISE_REQUIRE_POSTGRES=1`` (CI), when they fail.
+
+Servers run with the production security model and a fixed test key; ``bearer()`` issues a token
+for it (by default a network lead's, which may write anything), and the ``client`` fixture sends
+one, so tests that are not about access control write as a network lead.
 """
 
 import os
@@ -24,9 +28,22 @@ import pytest
 import uvicorn
 
 from service.api import create_app
+from service.security.scopes import Scopes
+from service.security.settings import SECRET, VARIABLES, SecuritySettings
+from service.security.tokens import issue
 
 BACKENDS: Final = ("sqlite", "postgresql")
 POSTGRES_USERS: Final = ("postgres", "root")
+#: The signing key of every test server (a test key: never used outside the tests).
+TEST_SECRET: Final = "harmonise-tests-only-signing-key-0123456789"
+TEST_SECURITY: Final = SecuritySettings(secret=TEST_SECRET.encode(), key_source="tests/stores.py")
+NETWORK_LEAD_SCOPES: Final = "system/*.* network-lead"
+
+
+def bearer(scope: str = NETWORK_LEAD_SCOPES, trust: str | None = None, subject: str = "test-network-lead",
+           settings: SecuritySettings = TEST_SECURITY) -> dict[str, str]:
+    """An Authorization header with a token for the test servers."""
+    return {"Authorization": f"Bearer {issue(settings, subject, Scopes.parse(scope), trust)}"}
 
 
 def _postgres_server() -> str | None:
@@ -74,8 +91,9 @@ def database(backend: str, folder: Path) -> Iterator[str]:
 class ServerThread:
     """The ASGI app served by a real uvicorn on localhost, in a thread of the test process."""
 
-    def __init__(self, database_url: str, guidelines: Path | None = None) -> None:
-        self.app = create_app(database_url, guidelines)
+    def __init__(self, database_url: str, guidelines: Path | None = None,
+                 security: SecuritySettings = TEST_SECURITY) -> None:
+        self.app = create_app(database_url, guidelines, security)
         self.store = self.app.state.store
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -109,19 +127,36 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_process(database_url: str, pathways: Path, guidelines: Path) -> Iterator[str]:
-    """``harmonise serve`` as its own process; yields its FHIR base URL once it answers."""
+def serve_subprocess(database_url: str, pathways: Path, guidelines: Path,
+                     secret: str | None = TEST_SECRET) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``harmonise serve`` as its own process; yields the process and its FHIR base URL once it answers.
+
+    It signs and verifies tokens with ``secret`` (that of ``bearer()``), or, with None, as the
+    embedded default does: with the key it generates beside the SQLite database.
+    """
     port = free_port()
     command = [sys.executable, "-c", "from service.cli import main; main()", "serve", "--port", str(port),
                "--database", database_url, "--pathways", str(pathways), "--guidelines", str(guidelines)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    environment = {name: value for name, value in os.environ.items() if name not in VARIABLES}
+    if secret is not None:
+        environment[SECRET] = secret
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment)
     base = f"http://127.0.0.1:{port}/fhir"
     try:
         _wait_until_up(base, process)
-        yield base
+        yield process, base
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait()
+
+
+@contextmanager
+def serve_process(database_url: str, pathways: Path, guidelines: Path,
+                  secret: str | None = TEST_SECRET) -> Iterator[str]:
+    """``harmonise serve`` as its own process (see ``serve_subprocess``); yields its FHIR base URL."""
+    with serve_subprocess(database_url, pathways, guidelines, secret) as (_process, base):
+        yield base
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
@@ -153,5 +188,6 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture
 def client(server: ServerThread) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base, timeout=60) as http:
+    """A client of the module's server, with a network lead's token."""
+    with httpx.Client(base_url=server.base, timeout=60, headers=bearer()) as http:
         yield http

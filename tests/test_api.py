@@ -57,7 +57,8 @@ def test_metadata_lists_what_the_server_supports(client: httpx.Client) -> None:
     rest = statement["rest"][0]
     assert rest["interaction"] == [{"code": "transaction"}]
     resources = {resource["type"]: resource for resource in rest["resource"]}
-    assert set(resources) == {"PlanDefinition", "Organization", "MeasureReport", "Measure", "OperationDefinition"}
+    assert set(resources) == {"PlanDefinition", "Organization", "MeasureReport", "Measure", "OperationDefinition",
+                              "Provenance"}
     plan = resources["PlanDefinition"]
     assert {i["code"] for i in plan["interaction"]} == {
         "read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"}
@@ -379,7 +380,8 @@ def test_transaction_is_applied_whole(client: httpx.Client) -> None:
          "request": {"method": "POST", "url": "PlanDefinition"}},
         {"request": {"method": "DELETE", "url": f"PlanDefinition/{drop['id']}"}},
     ]}
-    response = httpx.post(str(client.base_url).rstrip("/"), json=bundle)  # the base exactly, as clients send it
+    response = httpx.post(str(client.base_url).rstrip("/"), json=bundle,  # the base exactly, as clients send it
+                          headers={"Authorization": client.headers["Authorization"]})
     assert response.status_code == 200
     result = response.json()
     assert result["type"] == "transaction-response"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from .conftest import minimal_pathway
-from .stores import ServerThread, database, serve_process
+from .stores import ServerThread, bearer, database, serve_process
 
 ROUNDS = 5
 INCREMENTS = 4
@@ -51,7 +51,8 @@ def _at_once(*actions) -> list:
 def test_same_if_match_exactly_one_wins(bases: tuple[str, str], request: pytest.FixtureRequest) -> None:
     tag = f"race-{request.node.callspec.id.replace('_', '-')}"
     pathway = minimal_pathway(id=tag)
-    with httpx.Client(base_url=bases[0], timeout=60) as left, httpx.Client(base_url=bases[1], timeout=60) as right:
+    with (httpx.Client(base_url=bases[0], timeout=60, headers=bearer()) as left,
+          httpx.Client(base_url=bases[1], timeout=60, headers=bearer()) as right):
         assert left.put(f"/PlanDefinition/{tag}", json=pathway).status_code == 201
         for round_ in range(1, ROUNDS + 1):
             def update(client: httpx.Client, who: str, round_: int = round_) -> httpx.Response:
@@ -92,7 +93,8 @@ def _append_steps(client: httpx.Client, tag: str, who: str) -> int:
 def test_read_modify_write_with_if_match_loses_no_update(bases: tuple[str, str],
                                                          request: pytest.FixtureRequest) -> None:
     tag = f"counter-{request.node.callspec.id.replace('_', '-')}"
-    with httpx.Client(base_url=bases[0], timeout=60) as left, httpx.Client(base_url=bases[1], timeout=60) as right:
+    with (httpx.Client(base_url=bases[0], timeout=60, headers=bearer()) as left,
+          httpx.Client(base_url=bases[1], timeout=60, headers=bearer()) as right):
         assert left.put(f"/PlanDefinition/{tag}", json=minimal_pathway(id=tag)).status_code == 201
         _at_once(lambda: _append_steps(left, tag, "left"), lambda: _append_steps(right, tag, "right"))
         final = left.get(f"/PlanDefinition/{tag}").json()

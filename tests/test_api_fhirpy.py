@@ -7,12 +7,14 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import MultipleResourcesFound, ResourceNotFound
 
 from .conftest import minimal_pathway
-from .stores import ServerThread, server  # noqa: F401  (fixture)
+from .stores import ServerThread, bearer, server  # noqa: F401  (fixture)
+
+AUTHORIZATION = bearer()["Authorization"]
 
 
 @pytest.fixture
 def fhir(server: ServerThread) -> SyncFHIRClient:
-    return SyncFHIRClient(server.base)
+    return SyncFHIRClient(server.base, authorization=AUTHORIZATION)
 
 
 def test_create_read_update_delete_with_fhirpy(fhir: SyncFHIRClient) -> None:
@@ -43,10 +45,10 @@ def test_create_read_update_delete_with_fhirpy(fhir: SyncFHIRClient) -> None:
 
 def test_stale_if_match_from_fhirpy_is_refused(server: ServerThread) -> None:
     tag = f"fp-{uuid.uuid4().hex[:8]}"
-    fhir = SyncFHIRClient(server.base)
+    fhir = SyncFHIRClient(server.base, authorization=AUTHORIZATION)
     fhir.resource("PlanDefinition", **minimal_pathway(id=tag)).save()
     fhir.resource("PlanDefinition", **minimal_pathway(id=tag, title="Second")).save()
-    stale = SyncFHIRClient(server.base, extra_headers={"If-Match": 'W/"1"'})
+    stale = SyncFHIRClient(server.base, authorization=AUTHORIZATION, extra_headers={"If-Match": 'W/"1"'})
     with pytest.raises(MultipleResourcesFound, match="is at version 2"):  # fhirpy's exception for any 412
         stale.resource("PlanDefinition", **minimal_pathway(id=tag, title="Stale")).save()
     assert fhir.reference("PlanDefinition", tag).to_resource()["title"] == "Second"

@@ -7,7 +7,7 @@ import pytest
 from fhirpy import SyncFHIRClient
 
 from .conftest import minimal_pathway
-from .stores import ServerThread, client, server  # noqa: F401  (fixtures)
+from .stores import ServerThread, bearer, client, server  # noqa: F401  (fixtures)
 
 MATCHES = 250
 
@@ -40,7 +40,7 @@ def test_paging_visits_each_match_once_while_another_client_writes(client: httpx
     deleted: set[str] = set()
     page = client.get("/PlanDefinition", params={"publisher": marker, "_count": 20, "_sort": sort}).json()
     assert page["total"] == MATCHES
-    with httpx.Client(base_url=server.base) as other:
+    with httpx.Client(base_url=server.base, headers=bearer()) as other:
         pages = 0
         while True:
             seen += [entry["resource"]["id"] for entry in page.get("entry", [])]

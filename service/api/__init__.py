@@ -4,6 +4,8 @@
   parameters); every handler asks it first, and ``capability`` turns it into ``/metadata``.
 - ``resources`` (read, vread, create, update, delete), ``search`` (search and history),
   ``operations`` (``$validate``) and ``transaction`` (``POST /fhir``): the routers.
+- ``auth``: bearer tokens at the edge (401/403), the write permit and audit agent handed to the
+  store, and the CapabilityStatement's security, all from ``service.security``.
 - ``formats``, ``headers``, ``subsetting``, ``bundles``, ``responses``, ``outcomes``,
   ``validation``, ``conditional``, ``dependencies``: the HTTP edge they share.
 """

@@ -1,8 +1,11 @@
 """The FastAPI applications: the FHIR API (mounted at ``/fhir``) and the root that hosts it.
 
 Every error leaves as an OperationOutcome in the client's format: FHIR errors raised by the
-handlers, store errors, FastAPI's own 404/405 and request errors, and anything unexpected (500,
-logged, with no stack trace sent).
+handlers, store errors, bodies that are not readable FHIR, FastAPI's own 404/405 and request
+errors, and anything unexpected (500, logged, with no stack trace sent).
+
+The API's store has no operator: every write through it must name its agent (``auth.Caller``),
+so no change can reach the audit trail unattributed.
 """
 
 import logging
@@ -13,10 +16,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..fhirformat import FormatError
+from ..security.settings import SecuritySettings
 from ..store import Store, StoreError
 from . import capability, monitoring, operations, resources, search, transaction, variation
 from .formats import JSON, fhir_response, response_format
@@ -45,6 +51,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _store(request: Request, exc: StoreError) -> Response:
         return _outcome_response(request, store_error(exc))
 
+    @app.exception_handler(FormatError)
+    async def _unreadable(request: Request, exc: FormatError) -> Response:
+        return _outcome_response(request, error(400, "structure", f"the body is not readable FHIR: {exc.message}",
+                                                exc.path))
+
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         message = (f"no FHIR interaction at {request.method} {request.url.path}" if exc.status_code in (404, 405)
@@ -64,13 +75,14 @@ def _install_error_handlers(app: FastAPI) -> None:
                                                 "the error has been logged"))
 
 
-def create_fhir_app(store: Store, guidelines: Path | None = None) -> FastAPI:
-    """The FHIR R4 API on ``store``, to be mounted at ``/fhir``.
+def create_fhir_app(store: Store, security: SecuritySettings, guidelines: Path | None = None) -> FastAPI:
+    """The FHIR R4 API on ``store``, to be mounted at ``/fhir``, guarded by ``security``.
 
     ``guidelines`` is the folder whose ``variation-register.yaml`` ``$compare`` applies.
     """
     app = FastAPI(title="Harmonise FHIR R4 API", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
+    app.state.security = security
     app.state.guidelines = guidelines
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
     _install_error_handlers(app)
@@ -93,9 +105,29 @@ class _BaseWithoutSlash:
         await self.app(scope, receive, send)
 
 
-def create_app(database_url: str, guidelines: Path | None = None) -> FastAPI:
-    """The whole service: the FHIR API at ``/fhir`` on the store at ``database_url``."""
-    store = Store.open(database_url)
+def _site(folder: Path | None) -> ASGIApp:
+    """The published site (``harmonise publish``) at ``/``, or a page saying how to build it."""
+    if folder is not None and (folder / "index.html").is_file():
+        return StaticFiles(directory=folder, html=True)
+    message = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Harmonise</title></head>"
+               "<body><h1>Harmonise</h1><p>The site has not been built yet: run <code>harmonise publish</code>, "
+               "then restart <code>harmonise serve</code>.</p><p>The FHIR API is at <a href=\"fhir/metadata\">"
+               "/fhir</a>.</p></body></html>")
+
+    async def not_built(scope: Scope, receive: Receive, send: Send) -> None:
+        await HTMLResponse(message, status_code=404)(scope, receive, send)
+
+    return not_built
+
+
+def create_app(database_url: str, guidelines: Path | None = None, security: SecuritySettings | None = None,
+               site: Path | None = None) -> FastAPI:
+    """The whole service: the FHIR API at ``/fhir`` on the store at ``database_url``, the site at ``/``.
+
+    ``security`` defaults to the settings in the environment (``SecuritySettings.from_environment``).
+    """
+    security = security or SecuritySettings.from_environment(database_url)
+    store = Store.open(database_url, operator=None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -104,6 +136,7 @@ def create_app(database_url: str, guidelines: Path | None = None) -> FastAPI:
 
     app = FastAPI(title="Harmonise", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
-    app.mount(FHIR_PATH, create_fhir_app(store, guidelines))
+    app.mount(FHIR_PATH, create_fhir_app(store, security, guidelines))
+    app.mount("/", _site(site), name="site")
     app.add_middleware(_BaseWithoutSlash)
     return app

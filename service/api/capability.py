@@ -1,12 +1,17 @@
-"""The CapabilityStatement (``GET /metadata``), generated from the registry the router and the search code use."""
+"""The CapabilityStatement (``GET /metadata``), generated from the registry the router and the search code use,
+and from the security settings the server runs with. It is always readable, token or not, so that
+clients can find out how to authenticate.
+"""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from .. import __version__
 from ..fhirformat import JsonDict
+from ..security.settings import SecuritySettings
 from ..store.query import MAX_COUNT, RESULT_PARAMETERS
 from ..store.searchparams import SearchParameter
+from .auth import capability_security, settings_of
 from .bundles import base_url
 from .formats import JSON, XML, fhir_response
 from .registry import RESOURCES, SYSTEM_INTERACTIONS, SYSTEM_OPERATIONS, Interaction, ResourceSupport
@@ -51,7 +56,7 @@ def _resource(support: ResourceSupport) -> JsonDict:
     return entry
 
 
-def capability_statement(base_url: str, date: str) -> JsonDict:
+def capability_statement(base_url: str, date: str, security: SecuritySettings) -> JsonDict:
     """What this server really supports, for ``GET /metadata``."""
     return {
         "resourceType": "CapabilityStatement",
@@ -67,6 +72,7 @@ def capability_statement(base_url: str, date: str) -> JsonDict:
         "rest": [{
             "mode": "server",
             "documentation": _RESULT_DOCS,
+            "security": capability_security(security),
             "resource": [_resource(support) for support in RESOURCES.values()],
             "interaction": [{"code": interaction.value} for interaction in SYSTEM_INTERACTIONS],
             "operation": [{"name": operation.name, "definition": operation.definition}
@@ -77,4 +83,5 @@ def capability_statement(base_url: str, date: str) -> JsonDict:
 
 @router.get("/metadata")
 def metadata(request: Request) -> Response:
-    return fhir_response(request, capability_statement(base_url(request), request.app.state.started))
+    return fhir_response(request, capability_statement(base_url(request), request.app.state.started,
+                                                       settings_of(request)))

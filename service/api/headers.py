@@ -11,7 +11,7 @@ from ..store import StoredVersion
 from ..store.dates import parse_timestamp
 from .outcomes import error
 
-_ETAG: Final = re.compile(r'\s*(?:W/)?"?(\d+)"?\s*')
+_ETAG: Final = re.compile(r'\s*(?:W/)?"?([0-9]{1,9})"?\s*')
 
 
 class Return(StrEnum):

@@ -14,12 +14,14 @@ from .. import conventions as c
 from ..fhirformat import JsonDict
 from ..monitoring.signals import Signal, SignalKind
 from ..monitoring.stored import monitor_store
+from .auth import reads
 from .dependencies import StoreDep
 from .formats import fhir_response
 from .outcomes import error
 from .registry import SIGNALS, require_system_operation
 
-router = APIRouter()
+#: $signals reads every pathway version, the MeasureReports and the Measures.
+router = APIRouter(dependencies=[reads("PlanDefinition", "MeasureReport", "Measure")])
 
 SIGNAL_KIND_SYSTEM = f"{c.BASE}/CodeSystem/signal-kind"
 _SEVERITY = {

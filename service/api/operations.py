@@ -8,13 +8,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..fhirformat import JsonDict
+from .auth import reads
 from .dependencies import BodyDep, StoreDep
 from .formats import fhir_response, read_resource
 from .outcomes import error, problems_outcome
 from .registry import require_operation
 from .validation import checked_id, expect_type, findings
 
-router = APIRouter()
+router = APIRouter(dependencies=[reads()])
 
 
 @router.post("/{resource_type}/$validate")

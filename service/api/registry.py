@@ -165,6 +165,8 @@ class ResourceSupport:
     #: Checks a resource before it is written or validated; None if the type is read-only.
     checker: Checker | None = None
     documentation: str = ""
+    #: Readable only with a token granting read of the type, even where reads are otherwise open.
+    reads_need_token: bool = False
 
     @property
     def search_parameters(self) -> dict[str, SearchParameter]:
@@ -223,6 +225,16 @@ RESOURCES: Final[dict[str, ResourceSupport]] = {
         type="Organization",
         interactions=_READ_ONLY,
         documentation="The network's trusts, id = ODS code; created by `harmonise load`, read-only here.",
+    ),
+    "Provenance": ResourceSupport(
+        type="Provenance",
+        interactions=_READ_ONLY,
+        reads_need_token=True,
+        documentation="The audit trail: one Provenance per version written (create, update or delete), through "
+        "this API or by `harmonise load` / `import-activity`, recorded in the same database transaction and "
+        "never changed. target = the version, recorded = when, activity = what was done, agent.who = the token "
+        "subject (or local-admin), agent.onBehalfOf = the trust, extension client-address = from where. "
+        "Readable only with a token granting Provenance read, whatever the read setting.",
     ),
 }
 

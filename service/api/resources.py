@@ -1,34 +1,36 @@
 """Read, vread, create, update and delete: the instance interactions on the store.
 
 Each handler first asks the registry whether its interaction is supported for the type, so a
-route can never serve something the CapabilityStatement does not list. Handlers are plain
-functions (FastAPI runs them in its thread pool); the store does the locking.
+route can never serve something the CapabilityStatement does not list. Writes are authenticated
+before the body is read (``auth.WriteAccess``) and go through ``Caller.write``, which checks
+ownership against what is stored and records the audit trail in the same transaction. Handlers
+are plain functions (FastAPI runs them in its thread pool); the store does the locking.
 """
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..store.errors import NotFound
+from .auth import WriteAccess, reads
 from .conditional import existing_match
 from .dependencies import BodyDep, StoreDep
 from .formats import read_resource
 from .headers import if_match
 from .registry import Interaction, require
 from .responses import resource_response, written
-from .validation import accept, checked_id, expect_id, expect_type
+from .validation import accept, checked_id, expect_id, expect_type, version_number
 
 router = APIRouter()
 
 
 @router.post("/{resource_type}")
-def create(resource_type: str, request: Request, store: StoreDep,
-           body: BodyDep) -> Response:
+def create(resource_type: str, request: Request, store: StoreDep, caller: WriteAccess, body: BodyDep) -> Response:
     support = require(resource_type, Interaction.CREATE)
     resource = read_resource(body, request.headers.get("content-type"))
     expect_type(resource, resource_type)
     warnings = accept(support, resource)
     condition = request.headers.get("if-none-exist")
-    with store.write() as writer:
+    with caller.write(store) as writer:
         existing = existing_match(writer, support, condition) if condition is not None else None
         if existing is not None:
             return written(request, existing, 200, [], f"{existing.reference} already matches {condition}; "
@@ -37,23 +39,24 @@ def create(resource_type: str, request: Request, store: StoreDep,
     return written(request, version, 201, warnings, f"Created {version.reference}")
 
 
-@router.get("/{resource_type}/{resource_id}")
+@router.get("/{resource_type}/{resource_id}", dependencies=[reads()])
 def read(resource_type: str, resource_id: str, request: Request, store: StoreDep) -> Response:
     require(resource_type, Interaction.READ)
     return resource_response(request, store.read(resource_type, checked_id(resource_id)))
 
 
-@router.get("/{resource_type}/{resource_id}/_history/{version_id}")
+@router.get("/{resource_type}/{resource_id}/_history/{version_id}", dependencies=[reads()])
 def vread(resource_type: str, resource_id: str, version_id: str, request: Request,
           store: StoreDep) -> Response:
     require(resource_type, Interaction.VREAD)
-    if not version_id.isdigit():
+    number = version_number(version_id)
+    if number is None:
         raise NotFound(f"{resource_type}/{resource_id} has no version '{version_id}'")
-    return resource_response(request, store.vread(resource_type, checked_id(resource_id), int(version_id)))
+    return resource_response(request, store.vread(resource_type, checked_id(resource_id), number))
 
 
 @router.put("/{resource_type}/{resource_id}")
-def update(resource_type: str, resource_id: str, request: Request, store: StoreDep,
+def update(resource_type: str, resource_id: str, request: Request, store: StoreDep, caller: WriteAccess,
            body: BodyDep) -> Response:
     """Update, or create with the client's id; If-Match makes it conditional on the version read."""
     support = require(resource_type, Interaction.UPDATE)
@@ -63,7 +66,7 @@ def update(resource_type: str, resource_id: str, request: Request, store: StoreD
     expect_id(resource, resource_id)
     warnings = accept(support, resource)
     expected = if_match(request)
-    with store.write() as writer:
+    with caller.write(store) as writer:
         result = writer.update(resource, resource_id, expected)
     message = (f"Created {result.version.reference}" if result.created else
                f"Updated {result.version.reference}" if result.changed else
@@ -72,11 +75,11 @@ def update(resource_type: str, resource_id: str, request: Request, store: StoreD
 
 
 @router.delete("/{resource_type}/{resource_id}")
-def delete(resource_type: str, resource_id: str, request: Request, store: StoreDep) -> Response:
+def delete(resource_type: str, resource_id: str, request: Request, store: StoreDep, caller: WriteAccess) -> Response:
     require(resource_type, Interaction.DELETE)
     checked_id(resource_id)
     expected = if_match(request)
-    with store.write() as writer:
+    with caller.write(store) as writer:
         if writer.latest(resource_type, resource_id) is None:
             raise NotFound(f"{resource_type}/{resource_id} does not exist")
         writer.delete(resource_type, resource_id, expected)

@@ -15,6 +15,7 @@ from ..store import Store, parse_search
 from ..store.dates import date_range
 from ..store.errors import InvalidSearch
 from . import bundles
+from .auth import reads
 from .dependencies import BodyDep, StoreDep
 from .formats import FORM, fhir_response
 from .headers import strict_handling
@@ -24,7 +25,7 @@ from .responses import PRESENTATION, query_parameters
 from .subsetting import requested_subset
 from .validation import checked_id
 
-router = APIRouter()
+router = APIRouter(dependencies=[reads()])
 
 
 def _search(request: Request, store: Store, resource_type: str, params: list[tuple[str, str]]) -> Response:

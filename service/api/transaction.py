@@ -1,7 +1,8 @@
 """``POST /fhir`` with a transaction Bundle: all entries are written in one store write, or none.
 
-Entries are checked first (so a bad resource refuses the Bundle before anything is written),
-then carried out in the order FHIR prescribes (DELETE, POST, PUT). POST entries with a
+Entries are checked first (so a bad resource, or one the token may not write, refuses the Bundle
+before anything is written), then carried out in the order FHIR prescribes (DELETE, POST, PUT),
+each against the ownership rules and with its audit record, in the same store transaction. POST entries with a
 ``urn:uuid:`` fullUrl get their ids up front, and references to those fullUrls are rewritten.
 A trust can so replace its whole set of pathways atomically.
 """
@@ -16,13 +17,14 @@ from ..fhirformat import JsonDict
 from ..store import StoredVersion, Writer, new_id
 from ..store.errors import NotFound, StoreError
 from . import bundles
+from .auth import Caller, WriteAccess
 from .conditional import existing_match
 from .dependencies import BodyDep, StoreDep
 from .formats import fhir_response, read_resource
 from .headers import etag
 from .outcomes import FhirError, error, store_error
 from .registry import Interaction, ResourceSupport, SystemInteraction, require, require_system
-from .validation import accept, checked_id, expect_id, expect_type
+from .validation import accept, checked_id, expect_id, expect_type, version_number
 
 router = APIRouter()
 
@@ -65,13 +67,13 @@ def _entry_error(index: int, exc: FhirError | StoreError) -> FhirError:
 def _version_number(text: Any, index: int) -> int | None:
     if text is None:
         return None
-    digits = str(text).removeprefix("W/").strip('"')
-    if not digits.isdigit():
+    number = version_number(str(text).removeprefix("W/").strip('"'))
+    if number is None:
         raise error(400, "invalid", 'ifMatch must name a version like W/"2"', f"Bundle.entry[{index}].request.ifMatch")
-    return int(digits)
+    return number
 
 
-def _read_entry(index: int, raw: Any, base: str) -> Entry:
+def _read_entry(index: int, raw: Any, base: str, caller: Caller) -> Entry:
     if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
         raise error(400, "required", "every entry needs a request (method and url)", f"Bundle.entry[{index}].request")
     request = raw["request"]
@@ -85,6 +87,7 @@ def _read_entry(index: int, raw: Any, base: str) -> Entry:
                     f"Bundle.entry[{index}].request.url")
     resource_type, _, target = url.partition("/")
     support = require(resource_type, _INTERACTIONS[method])
+    caller.require(resource_type)
     resource: JsonDict | None = None
     if method != "DELETE":
         sent = raw.get("resource")
@@ -172,7 +175,7 @@ def _assign_ids(entries: list[Entry], raw_entries: list[JsonDict], writer: Write
 
 
 @router.post("/")
-def transaction(request: Request, store: StoreDep, body: BodyDep) -> Response:
+def transaction(request: Request, store: StoreDep, caller: WriteAccess, body: BodyDep) -> Response:
     """Carry out a transaction Bundle atomically; the first failing entry's error refuses it all."""
     require_system(SystemInteraction.TRANSACTION)
     bundle = read_resource(body, request.headers.get("content-type"))
@@ -181,14 +184,16 @@ def transaction(request: Request, store: StoreDep, body: BodyDep) -> Response:
         raise error(400, "not-supported", f"only transaction Bundles are processed here, not {bundle.get('type')!r}",
                     "Bundle.type")
     raw_entries = bundle.get("entry") or []
+    if not isinstance(raw_entries, list):
+        raise error(400, "structure", "Bundle.entry must be a list of entries", "Bundle.entry")
     entries: list[Entry] = []
     for index, raw in enumerate(raw_entries):
         try:
-            entries.append(_read_entry(index, raw, bundles.base_url(request)))
+            entries.append(_read_entry(index, raw, bundles.base_url(request), caller))
         except (FhirError, StoreError) as exc:
             raise _entry_error(index, exc) from None
     _unique_targets(entries)
-    with store.write() as writer:
+    with caller.write(store) as writer:
         _assign_ids(entries, raw_entries, writer)
         for entry in sorted(entries, key=lambda item: (_ORDER[item.method], item.index)):
             try:

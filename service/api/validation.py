@@ -13,13 +13,22 @@ from ..problems import Problem, Severity
 from .outcomes import FhirError, error, problem_issue
 from .registry import ResourceSupport
 
-ID_PATTERN: Final = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+#: A FHIR id, except ids of dots only: ``..`` is a path segment to every URL parser, never a resource.
+ID_PATTERN: Final = re.compile(r"(?!\.+$)[A-Za-z0-9\-.]{1,64}")
+#: A version number as a client may write it: ASCII digits, within the store's integer column.
+VERSION_PATTERN: Final = re.compile(r"[0-9]{1,9}")
+
+
+def version_number(text: str) -> int | None:
+    """The version a client named (``3``), or None if the text cannot be one."""
+    return int(text) if VERSION_PATTERN.fullmatch(text) else None
 
 
 def checked_id(resource_id: str) -> str:
     """A logical id from a URL, or 400 if it cannot be one."""
     if not ID_PATTERN.fullmatch(resource_id):
-        raise error(400, "invalid", f"'{resource_id}' is not a valid FHIR id (1-64 letters, digits, '-' or '.')")
+        raise error(400, "invalid", f"'{resource_id}' is not a valid FHIR id (1-64 letters, digits, '-' or '.', "
+                    "not only dots)")
     return resource_id
 
 

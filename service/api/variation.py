@@ -29,15 +29,18 @@ from ..store import Store
 from ..store.errors import NotFound
 from ..variation.compare import TrustPathway
 from ..variation.network import compare_topics, group_by_topic
+from .auth import reads
 from .dependencies import BodyDep, StoreDep
 from .formats import fhir_response
 from .outcomes import error
 from .registry import COMPARE, DIFF, OPERATION_DEFINITIONS, require_operation, require_system_operation
-from .validation import checked_id
+from .validation import checked_id, version_number
 
 router = APIRouter()
 
-_REFERENCE: Final = re.compile(r"^(?P<type>[A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(/_history/(?P<version>\d+))?$")
+_REFERENCE: Final = re.compile(
+    r"^(?P<type>[A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(/_history/(?P<version>[0-9]{1,9}))?$"
+)
 
 
 def _parameters(request: Request, body: bytes) -> list[tuple[str, str]]:
@@ -47,7 +50,10 @@ def _parameters(request: Request, body: bytes) -> list[tuple[str, str]]:
         sent = parse_json(body)
         if sent.get("resourceType") != "Parameters":
             raise error(400, "invalid", "send the operation's parameters as a Parameters resource")
-        for parameter in sent.get("parameter") or []:
+        parameters = sent.get("parameter") or []
+        if not isinstance(parameters, list) or not all(isinstance(item, dict) for item in parameters):
+            raise error(400, "structure", "Parameters.parameter must be a list of parameters", "Parameters.parameter")
+        for parameter in parameters:
             value = next((v for k, v in parameter.items() if k.startswith("value")), None)
             if value is not None:
                 pairs.append((parameter.get("name", ""), str(value)))
@@ -67,6 +73,9 @@ def _version(store: Store, reference: str) -> JsonDict:
             400, "invalid", f"'{reference}' is not a reference like PlanDefinition/id or PlanDefinition/id/_history/2"
         )
     resource_type, resource_id, version = match["type"], match["id"], match["version"]
+    if resource_type != "PlanDefinition":
+        raise error(400, "not-supported", f"'{reference}' is not a PlanDefinition; $compare and $diff compare "
+                    "PlanDefinitions only")
     if version:
         stored = store.vread(resource_type, resource_id, int(version))
     else:
@@ -107,7 +116,7 @@ def _pathways(resources: Iterable[JsonDict]) -> list[TrustPathway]:
     return found
 
 
-@router.api_route("/PlanDefinition/$compare", methods=["GET", "POST"])
+@router.api_route("/PlanDefinition/$compare", methods=["GET", "POST"], dependencies=[reads("PlanDefinition")])
 def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
     require_operation("PlanDefinition", COMPARE.name, instance=False)
     parameters = _parameters(request, body)
@@ -150,20 +159,20 @@ def _diff_response(request: Request, old: JsonDict, new: JsonDict) -> Response:
     return fhir_response(request, fhirpatch.diff(old, new))
 
 
-@router.get("/PlanDefinition/{resource_id}/$diff")
+@router.get("/PlanDefinition/{resource_id}/$diff", dependencies=[reads("PlanDefinition")])
 def diff_instance(resource_id: str, request: Request, store: StoreDep) -> Response:
     require_operation("PlanDefinition", DIFF.name, instance=True)
     checked_id(resource_id)
     start, end = request.query_params.get("fromVersion"), request.query_params.get("toVersion")
-    if start is None or not start.isdigit() or (end is not None and not end.isdigit()):
+    if start is None or version_number(start) is None or (end is not None and version_number(end) is None):
         raise error(400, "required", "$diff needs fromVersion (and optionally toVersion) as version numbers")
     old = _version(store, f"PlanDefinition/{resource_id}/_history/{start}")
     new = _version(store, f"PlanDefinition/{resource_id}" + (f"/_history/{end}" if end else ""))
     return _diff_response(request, old, new)
 
 
-@router.get("/$diff")
-@router.get("/PlanDefinition/$diff")
+@router.get("/$diff", dependencies=[reads("PlanDefinition")])
+@router.get("/PlanDefinition/$diff", dependencies=[reads("PlanDefinition")])
 def diff_type(request: Request, store: StoreDep) -> Response:
     if request.url.path.endswith("/PlanDefinition/$diff"):
         require_operation("PlanDefinition", DIFF.name, instance=False)
@@ -177,7 +186,7 @@ def diff_type(request: Request, store: StoreDep) -> Response:
     return _diff_response(request, _version(store, start), _version(store, end))
 
 
-@router.get("/OperationDefinition/{definition_id}")
+@router.get("/OperationDefinition/{definition_id}", dependencies=[reads("OperationDefinition")])
 def operation_definition(definition_id: str, request: Request) -> Response:
     found = OPERATION_DEFINITIONS.get(definition_id)
     if found is None:

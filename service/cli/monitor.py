@@ -71,7 +71,7 @@ def import_activity(
             out.print(f"{csv_file}: {len(problems)} problem(s); nothing was imported.")
             _print_problems(problems)
         raise typer.Exit(1)
-    store = open_store(database)
+    store = open_store(database, "import-activity")
     try:
         report = store_activity(store, values, known, measures)
     finally:

@@ -1,4 +1,10 @@
-"""``harmonise load``, ``export`` and ``serve``: the content folders, the store, and the FHIR API."""
+"""``harmonise load``, ``export`` and ``serve``: the content folders, the store, and the FHIR API.
+
+Commands that write to the store directly (``load``, ``import-activity``, the load before
+``serve``) act as the local administrator: whoever can run them holds the database already, so
+API tokens do not apply; their changes are audited as ``local-admin`` with the user, host and
+command.
+"""
 
 import json
 from pathlib import Path
@@ -9,7 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..problems import Severity
+from ..security.settings import ALLOW_ANONYMOUS_WRITES, ConfigError, SecuritySettings
 from ..store import Store
+from ..store.audit import local_admin
 from ..store.transfer import Change, LoadReport, export_current, store_loaded
 from .app import (
     DEFAULT_DATABASE,
@@ -34,10 +42,13 @@ def _shown(url: str) -> str:
         return url
 
 
-def open_store(url: str) -> Store:
-    """Open (and migrate) the store, or stop with a plain message: exit 2 for a bad URL, 1 if unreachable."""
+def open_store(url: str, command: str | None = None) -> Store:
+    """Open (and migrate) the store, or stop with a plain message: exit 2 for a bad URL, 1 if unreachable.
+
+    Its writes are audited as the local administrator running ``harmonise <command>``.
+    """
     try:
-        return Store.open(url)
+        return Store.open(url, operator=local_admin(f"harmonise {command}" if command else None))
     except ArgumentError:
         err.print(f"'{url}' is not a database URL (try sqlite:///harmonise.db or postgresql+psycopg://USER@HOST/DB)")
         raise typer.Exit(2) from None
@@ -100,7 +111,7 @@ def load(
     Idempotent: an unchanged file makes no new version, a changed one exactly one. Files with
     errors are reported and skipped; the valid ones still load (exit 1 if any had errors).
     """
-    store = open_store(database)
+    store = open_store(database, "load")
     try:
         report = _load(store, pathways, guidelines, quiet=output is OutputFormat.json)
     finally:
@@ -136,6 +147,15 @@ def export(
         out.print(f"Exported {len(written)} PlanDefinition(s) to {folder}")
 
 
+def security_settings(database: str) -> SecuritySettings:
+    """The security settings from the environment, or stop with the reason (exit 2)."""
+    try:
+        return SecuritySettings.from_environment(database)
+    except ConfigError as exc:
+        err.print(f"cannot set up token signing: {exc}")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
@@ -143,16 +163,32 @@ def serve(
     pathways: PathwaysOption = default_folder("pathways"),
     guidelines: GuidelinesOption = default_folder("guidelines"),
     database: DatabaseOption = DEFAULT_DATABASE,
+    site: Annotated[Path, typer.Option("--site", help="The published site to serve at / (harmonise publish).",
+                                       file_okay=False)] = Path("site"),
 ) -> None:
-    """Serve the FHIR R4 API at /fhir, after loading the folders into the store (idempotently)."""
+    """Serve the FHIR R4 API at /fhir and the published site at /, after loading the folders (idempotently).
+
+    Reads are open; writes need a bearer token from `harmonise token` (see docs/security.md).
+    Without HARMONISE_JWT_SECRET or HARMONISE_JWT_SECRET_FILE, tokens are signed with a random
+    key made once and kept in .harmonise-secret beside the SQLite database.
+    """
     import uvicorn  # noqa: PLC0415  (only this command needs the server)
 
     from ..api import create_app  # noqa: PLC0415
 
-    store = open_store(database)
+    security = security_settings(database)
+    store = open_store(database, "serve")
     try:
         _print_report(_load(store, pathways, guidelines, quiet=False), database)
     finally:
         store.close()
     out.print(f"FHIR API at http://{host}:{port}/fhir (CapabilityStatement: /fhir/metadata)")
-    uvicorn.run(create_app(database, guidelines), host=host, port=port, log_level="info")
+    out.print(f"Writes need a bearer token signed with the key from {security.key_source}: "
+              "`harmonise token --network-lead` or `--trust ODS` issues one.")
+    if security.allow_anonymous_writes:
+        err.print(f"[bold red]{ALLOW_ANONYMOUS_WRITES}=1: anyone who can reach this port can change the store. "
+                  "For local development only.[/bold red]")
+    if not (site / "index.html").is_file():
+        out.print(f"No published site in {site}: run 'harmonise publish' to build it (the API works without it).")
+    out.print(f"Site at http://{host}:{port}/ (from {site})")
+    uvicorn.run(create_app(database, guidelines, security, site), host=host, port=port, log_level="info")

@@ -7,6 +7,7 @@
 - ``query`` and ``sql``: search requests checked, then turned into snapshot-pinned SQL.
 - ``store``: ``Store`` (reads, search, history) and ``Writer`` (atomic, optimistic-locked writes);
   ``content`` stamps and compares what is stored, ``records`` is what comes back.
+- ``audit``: the Provenance the Writer records for every version, in the same transaction.
 - ``transfer`` and ``trusts``: folders of FHIR files in (with the trusts' Organizations), current
   content back out to files.
 """

@@ -10,12 +10,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from ..fhirformat import has_forbidden_characters
 from .dates import DateRange, date_range
 from .errors import InvalidSearch
 from .searchparams import DATE_PREFIXES, ParamType, SearchParameter, parameters_for
 
 DEFAULT_COUNT: Final = 20
 MAX_COUNT: Final = 500
+#: Offsets and snapshot numbers are at most a signed 64-bit integer, the largest both databases hold.
+LARGEST: Final = 2**63 - 1
 
 #: Parameters that shape the result rather than select it, read here.
 RESULT_PARAMETERS: Final = ("_count", "_sort", "_total", "_snapshot", "_offset")
@@ -87,14 +90,15 @@ def _criterion(parameter: SearchParameter, modifier: str | None, text: str) -> C
     return Criterion(parameter, modifier, tuple(parts))
 
 
-def _integer(name: str, text: str, minimum: int, maximum: int | None = None) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidSearch(f"{name} must be a whole number, not '{text}'") from None
+def _integer(name: str, text: str, minimum: int, maximum: int = LARGEST) -> int:
+    """A whole number of at least ``minimum``; anything larger than ``maximum`` counts as ``maximum``."""
+    digits = text.strip()
+    if not re.fullmatch(r"-?[0-9]+", digits):
+        raise InvalidSearch(f"{name} must be a whole number, not '{text}'")
+    value = int(digits) if len(digits) <= 19 else (LARGEST if digits[0] != "-" else -LARGEST)
     if value < minimum:
         raise InvalidSearch(f"{name} must be at least {minimum}")
-    return min(value, maximum) if maximum is not None else value
+    return min(value, maximum)
 
 
 def _sort(resource_type: str, text: str) -> tuple[SortKey, ...]:
@@ -121,6 +125,9 @@ def parse_search(resource_type: str, params: Iterable[tuple[str, str]], *, stric
     options: dict[str, str] = {}
     ignored: list[str] = []
     for raw_name, value in params:
+        if has_forbidden_characters(raw_name) or has_forbidden_characters(value):
+            raise InvalidSearch(f"the search parameter {raw_name!r} holds a control character, which no FHIR "
+                                "value can contain")
         if raw_name in RESULT_PARAMETERS:
             if raw_name in options:
                 raise InvalidSearch(f"{raw_name} may be given only once")

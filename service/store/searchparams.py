@@ -119,7 +119,10 @@ def codings(path: str) -> Extractor:
     """Tokens from Codings, or CodeableConcepts (whose codings are read)."""
     def extract(resource: JsonDict) -> Iterator[IndexValue]:
         for item in values_at(resource, path):
-            for coding in item.get("coding", [item]) if isinstance(item, dict) else []:
+            if not isinstance(item, dict):
+                continue
+            listed = item.get("coding") if "coding" in item else [item]  # a CodeableConcept, or a Coding
+            for coding in listed if isinstance(listed, list) else []:
                 if isinstance(coding, dict) and coding.get("code") is not None:
                     yield IndexValue(value=str(coding["code"]), namespace=coding.get("system"))
     return extract
@@ -165,6 +168,8 @@ def resource_url(resource: JsonDict) -> Iterator[IndexValue]:
 def related_artifacts(*types: str) -> Extractor:
     def extract(resource: JsonDict) -> Iterator[IndexValue]:
         for artifact in values_at(resource, "relatedArtifact"):
+            if not isinstance(artifact, dict):
+                continue
             if artifact.get("type") in types and isinstance(artifact.get("resource"), str):
                 yield canonical(artifact["resource"])
     return extract
@@ -306,12 +311,43 @@ MEASURE: Final = COMMON + (
                     f"{SPEC}/Measure-status", codes("status")),
 )
 
+def targets(resource: JsonDict) -> Iterator[IndexValue]:
+    """Each ``target`` reference as written (``Type/id/_history/n``) and without its version, so
+    that ``target=PlanDefinition/x`` finds every version's record."""
+    for reference in values_at(resource, "target.reference"):
+        if isinstance(reference, str):
+            yield IndexValue(value=reference)
+            if "/_history/" in reference:
+                yield IndexValue(value=reference.split("/_history/", 1)[0])
+
+
+def agents(resource: JsonDict) -> Iterator[IndexValue]:
+    """Who made the change and the trust they acted for."""
+    yield from identifiers("agent.who.identifier")(resource)
+    yield from identifiers("agent.onBehalfOf.identifier")(resource)
+
+
+PROVENANCE: Final = COMMON + (
+    SearchParameter("target", ParamType.REFERENCE, "Provenance.target",
+                    "The version changed (PlanDefinition/x/_history/2) or every version of a resource "
+                    "(PlanDefinition/x)", f"{SPEC}/Provenance-target", targets),
+    SearchParameter("agent", ParamType.TOKEN, "Provenance.agent.who.identifier | Provenance.agent.onBehalfOf"
+                    ".identifier", "Who made the change: the token subject, local-admin or anonymous, or the "
+                    "ODS code of the trust they acted for (a token, unlike the specification's reference "
+                    "parameter)", f"{OWN}/Provenance-agent", agents),
+    SearchParameter("recorded", ParamType.DATE, "Provenance.recorded", "When the change was made",
+                    f"{SPEC}/Provenance-recorded", dates("recorded")),
+    SearchParameter("activity", ParamType.TOKEN, "Provenance.activity", "CREATE, UPDATE or DELETE "
+                    "(v3 DataOperation)", f"{OWN}/Provenance-activity", codings("activity")),
+)
+
 #: Search parameters by resource type and name.
 REGISTRY: Final[dict[str, dict[str, SearchParameter]]] = {
     "PlanDefinition": {p.name: p for p in PLAN_DEFINITION},
     "Organization": {p.name: p for p in ORGANIZATION},
     "MeasureReport": {p.name: p for p in MEASURE_REPORT},
     "Measure": {p.name: p for p in MEASURE},
+    "Provenance": {p.name: p for p in PROVENANCE},
 }
 
 

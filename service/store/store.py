@@ -5,10 +5,14 @@ the ``clock`` row, which locks it until commit: writers take turns (on PostgreSQ
 processes too), transaction numbers follow commit order, and every version written gets a
 ``lastUpdated`` later than any before it. Optimistic locking is checked inside that turn, and the
 unique (type, id, version) constraint refuses a second "version N" even if a check were raced.
+
+Every write names its agent, and every version it makes gets its Provenance (``audit``) in the
+same transaction. A ``Permit`` given to the write sees each change, with the content it replaces,
+before it is made, so access rules are checked against what is stored inside the same turn.
 """
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..fhirformat import JsonDict
 from . import sql
+from .audit import AUDIT_TYPE, Activity, Agent, local_admin, provenance
 from .content import fingerprint, from_text, stamp, to_text
 from .dates import parse_timestamp, timestamp
 from .engine import IMMEDIATE, make_engine, migrate
@@ -28,6 +33,13 @@ from .records import Page, StoredVersion, WriteOutcome
 from .schema import clock, resource_version, search_index
 
 _V = resource_version
+
+#: Called before each change with (type, stored content or None, new content or None); raises to refuse it.
+Permit = Callable[[str, JsonDict | None, JsonDict | None], None]
+#: The largest version number the schema holds (a 32-bit INTEGER on both databases).
+MAX_VERSION = 2**31 - 1
+#: Whoever uses a store opened without saying otherwise: a process with the database in hand.
+LOCAL_ADMIN = local_admin()
 
 
 def _version(row: Row[Any]) -> StoredVersion:
@@ -72,10 +84,13 @@ def new_id() -> str:
 class Writer:
     """The writes of one transaction. Made by ``Store.write()``; never kept after it."""
 
-    def __init__(self, connection: Connection, txn: int, last_updated: str) -> None:
+    def __init__(self, connection: Connection, txn: int, last_updated: str, agent: Agent,
+                 permit: Permit | None = None) -> None:
         self._connection = connection
         self.txn = txn
         self.last_updated = last_updated
+        self.agent = agent
+        self._permit = permit
 
     def latest(self, resource_type: str, resource_id: str) -> StoredVersion | None:
         """The newest version, deleted or not, as this transaction sees it."""
@@ -84,6 +99,19 @@ class Writer:
     def search(self, query: SearchQuery) -> Page:
         """Search as this transaction sees the store (for conditional create)."""
         return _search(self._connection, query)
+
+    def _check(self, resource_type: str, latest: StoredVersion | None, proposed: JsonDict | None) -> None:
+        """Ask the permit; a deleted resource is judged by its last content, so its id cannot be taken over."""
+        if self._permit is None:
+            return
+        current = latest.resource if latest is not None else None
+        if latest is not None and latest.deleted:
+            row = self._connection.execute(
+                select(_V).where(_V.c.resource_type == resource_type, _V.c.resource_id == latest.resource_id,
+                                 _V.c.deleted.is_(False)).order_by(_V.c.version_id.desc()).limit(1)
+            ).first()
+            current = _version(row).resource if row else None
+        self._permit(resource_type, current, proposed)
 
     def _insert(self, resource_type: str, resource_id: str, version_id: int, method: str,
                 resource: JsonDict | None) -> StoredVersion:
@@ -103,9 +131,19 @@ class Writer:
                 self._connection.execute(insert(search_index), rows)
         return StoredVersion(resource_type, resource_id, version_id, self.last_updated, method, stamped)
 
+    def _write(self, resource_type: str, resource_id: str, version_id: int, method: str, activity: Activity,
+               resource: JsonDict | None) -> StoredVersion:
+        """Insert a version and its audit record."""
+        version = self._insert(resource_type, resource_id, version_id, method, resource)
+        if resource_type != AUDIT_TYPE:
+            self._insert(AUDIT_TYPE, new_id(), 1, "POST", provenance(version, activity, self.agent))
+        return version
+
     def create(self, resource: JsonDict, resource_id: str | None = None) -> StoredVersion:
         """A new resource; its id is ``resource_id`` if the server chose one already, else a new UUID."""
-        return self._insert(resource["resourceType"], resource_id or new_id(), 1, "POST", resource)
+        resource_type = resource["resourceType"]
+        self._check(resource_type, None, resource)
+        return self._write(resource_type, resource_id or new_id(), 1, "POST", Activity.CREATE, resource)
 
     def update(self, resource: JsonDict, resource_id: str, if_match: int | None = None) -> WriteOutcome:
         """Update or create ``resource_id``; unchanged content makes no new version.
@@ -119,11 +157,14 @@ class Writer:
             current = "does not exist" if latest is None else f"is at version {latest.version_id}"
             raise PreconditionFailed(f"If-Match asked for version {if_match} of {resource_type}/{resource_id}, "
                                      f"but it {current}; read it again and reapply the change")
+        self._check(resource_type, latest, resource)
         if latest is not None and latest.resource is not None and fingerprint(latest.resource) == fingerprint(resource):
             return WriteOutcome(latest, created=False, changed=False)
+        created = latest is None or latest.deleted
         version_id = latest.version_id + 1 if latest else 1
-        version = self._insert(resource_type, resource_id, version_id, "PUT", resource)
-        return WriteOutcome(version, created=latest is None or latest.deleted)
+        activity = Activity.CREATE if created else Activity.UPDATE
+        version = self._write(resource_type, resource_id, version_id, "PUT", activity, resource)
+        return WriteOutcome(version, created=created)
 
     def delete(self, resource_type: str, resource_id: str, if_match: int | None = None) -> StoredVersion | None:
         """Mark the resource deleted (a new version); None when there was nothing to delete."""
@@ -133,28 +174,35 @@ class Writer:
                                      "which is not the current version")
         if latest is None or latest.deleted:
             return None
-        return self._insert(resource_type, resource_id, latest.version_id + 1, "DELETE", None)
+        self._check(resource_type, latest, None)
+        return self._write(resource_type, resource_id, latest.version_id + 1, "DELETE", Activity.DELETE, None)
 
 
 class Store:
     """A versioned FHIR resource store on one database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, operator: Agent | None = LOCAL_ADMIN) -> None:
         self.engine = engine
+        #: The agent of writes that name none; None makes every write name its own (the API's store).
+        self.operator = operator
 
     @classmethod
-    def open(cls, url: str) -> "Store":
+    def open(cls, url: str, operator: Agent | None = LOCAL_ADMIN) -> "Store":
         """Connect to the database at ``url`` and bring its schema up to date."""
         engine = make_engine(url)
         migrate(engine)
-        return cls(engine)
+        return cls(engine, operator)
 
     def close(self) -> None:
         self.engine.dispose()
 
     @contextmanager
-    def write(self) -> Iterator[Writer]:
-        """One atomic write: everything done with the Writer commits together, or not at all."""
+    def write(self, agent: Agent | None = None, permit: Permit | None = None) -> Iterator[Writer]:
+        """One atomic write by ``agent`` (default: the store's operator): everything done with the
+        Writer, audit records included, commits together or not at all."""
+        agent = agent or self.operator
+        if agent is None:
+            raise ValueError("this store records who writes: the write must name its agent")
         with self.engine.connect().execution_options(**{IMMEDIATE: True}) as connection, connection.begin():
             txn, previous = connection.execute(
                 update(clock).where(clock.c.id == 1).values(txn=clock.c.txn + 1)
@@ -162,7 +210,7 @@ class Store:
             ).one()
             now = max(datetime.now(UTC), parse_timestamp(previous) + timedelta(microseconds=1))
             connection.execute(update(clock).where(clock.c.id == 1).values(last_updated=timestamp(now)))
-            yield Writer(connection, txn, timestamp(now))
+            yield Writer(connection, txn, timestamp(now), agent, permit)
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -181,6 +229,8 @@ class Store:
         return latest
 
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredVersion:
+        if not 1 <= version_id <= MAX_VERSION:
+            raise NotFound(f"{resource_type}/{resource_id} has no version {version_id}")
         with self._reading() as connection:
             row = connection.execute(select(_V).where(
                 _V.c.resource_type == resource_type, _V.c.resource_id == resource_id,

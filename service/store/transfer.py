@@ -21,6 +21,8 @@ from .store import Store
 from .trusts import trust_organizations
 
 _SLUG: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+#: A numeric part of a business version (ASCII digits, short enough to be a number).
+_NUMBER: Final = re.compile(r"[0-9]{1,18}")
 #: Namespace of the ids given to resources that arrive without one.
 _ID_NAMESPACE: Final = uuid.UUID("6f1d3c3e-5d2a-4b1e-9a57-68a1f0b0c2d4")
 
@@ -66,7 +68,8 @@ def resource_id_for(resource: loader.LoadedResource) -> str:
 def _version_key(resource: loader.LoadedResource) -> tuple[tuple[int, int | str], ...]:
     """A business version as a sortable key: ``2.10.0`` after ``2.9.1``; no version first."""
     version = resource.pathway.version or ""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"[.\-+]", version) if part)
+    return tuple((0, int(part)) if _NUMBER.fullmatch(part) else (1, part)
+                 for part in re.split(r"[.\-+]", version) if part)
 
 
 def _by_id(resources: list[loader.LoadedResource], problems: list[Problem]) -> dict[str, list[loader.LoadedResource]]:

@@ -1,0 +1,12 @@
+"""Who may do what: bearer tokens, SMART-style scopes and the ownership rules of the network.
+
+- ``scopes``: the scope grammar (``system/PlanDefinition.write``, ``network-lead``) and what a
+  set of scopes grants; the one place scopes are defined.
+- ``settings``: keys and switches, from the environment, with a generated local key when none
+  is configured.
+- ``tokens``: issuing and verifying signed JWTs (PyJWT), to a ``Principal``.
+- ``policy``: which changes a principal may make: a trust only to what it owns, the network
+  lead to network-wide content.
+
+Nothing here knows about HTTP; ``service.api.auth`` is the edge that applies it to requests.
+"""
