@@ -277,6 +277,12 @@ def _vary_steps(actions: list[dict[str, Any]], others: Callable[[], list[dict[st
     return kept
 
 
+@cache
+def _others(topic: str, chosen: int) -> list[dict[str, Any]]:
+    sources = templates().pathways[topic]
+    return [marshal.loads(data) for i, data in enumerate(sources) if i != chosen]
+
+
 def _camel(text: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text) if part)
 
@@ -293,8 +299,8 @@ def pathway(spec: Spec, ods: str, slot: int) -> Item:
     chosen = rng.randrange(len(sources))
     resource = marshal.loads(sources[chosen])
 
-    def others() -> list[dict[str, Any]]:  # the other sample trusts' pathways, read only when needed
-        return [marshal.loads(data) for i, data in enumerate(sources) if i != chosen]
+    def others() -> list[dict[str, Any]]:  # the other sample trusts' pathways (read-only; copied when used)
+        return _others(topic, chosen)
 
     display = terminology.topics().display(topic)
     hosted = terminology.topic_network(topic)

@@ -6,12 +6,13 @@ rows, the same again for its audit Provenance): about 2-5 ms a pathway, so sever
 store's clock, transaction number, lastUpdated and agent), and inserts for every resource exactly
 the rows ``Writer.create`` would make, built by the store's own functions: the version stamped by
 ``content.stamp`` and serialised by ``content.to_text``, its rows from ``indexing.index_rows``, and
-its ``audit.provenance`` record with its rows, in the same order, with ``executemany``.
+its ``audit.provenance`` record with its rows, in the same order: the versions with one
+``executemany`` (keys returned in order), the search rows with another (``COPY`` on PostgreSQL).
 
 That is a copy of ``Writer._write``'s logic, which another engineer may change, so ``check`` writes
-the same resources both ways into two scratch SQLite stores and compares every table of the
-schema; the runner refuses to measure (and says why) if they differ. What is measured as *ingest*
-is the real path (``loader.load`` then ``transfer.store_loaded``), never this one.
+the same resources both ways into two scratch stores (SQLite, then PostgreSQL) and compares every
+table of the schema; the runner refuses to measure (and says why) if they differ. What is measured
+as *ingest* is the real path (``loader.load`` then ``transfer.store_loaded``), never this one.
 """
 
 import itertools
@@ -83,7 +84,16 @@ def insert_prepared(writer: Any, prepared: Prepared) -> None:
         for row in entry_rows:
             row["version_pk"] = pk
             index.append(row)
-    if index:
+    if not index:
+        return
+    if connection.dialect.name == "postgresql":
+        # The same rows, sent with COPY: several times faster than an INSERT per row.
+        columns = [column.name for column in search_index.columns]
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {search_index.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in index:
+                copy.write_row([row[name] for name in columns])
+    else:
         connection.execute(insert(search_index), index)
 
 
@@ -107,23 +117,30 @@ def _snapshot(store: Store) -> dict[str, Any]:
                 data.pop("recorded", None)
                 if row.resource_type == AUDIT_TYPE:
                     data.pop("id", None)
-            contents[(row.resource_type, row.version_id, row.method, row.deleted, json.dumps(data, sort_keys=True))] += 1
+            key = (row.resource_type, row.version_id, row.method, row.deleted, json.dumps(data, sort_keys=True))
+            contents[key] += 1
         found["versions"] = sorted(contents.items())
         index = Counter()
         for row in connection.execute(select(search_index)).all():
             version = by_pk[row.version_pk]
-            if row.param == "_lastUpdated" or (version.resource_type == AUDIT_TYPE and row.param in ("_id", "recorded")):
+            audit_only = version.resource_type == AUDIT_TYPE and row.param in ("_id", "recorded")
+            if row.param == "_lastUpdated" or audit_only:
                 continue
             index[(version.resource_type, row.param, row.value, row.namespace, row.normalized, row.low, row.high)] += 1
         found["index"] = sorted(index.items(), key=repr)
     return found
 
 
-def check(resources: list[dict[str, Any]]) -> str | None:
-    """None when ``bulk_create`` writes what ``Writer.create`` writes; else what differs."""
+def check(resources: list[dict[str, Any]], urls: tuple[str, str] | None = None) -> str | None:
+    """None when ``bulk_create`` writes what ``Writer.create`` writes; else what differs.
+
+    ``urls`` are two empty stores to compare in (default: two scratch SQLite files).
+    """
     with tempfile.TemporaryDirectory(prefix="harmonise-bench-check-") as folder:
-        by_writer = Store.open(f"sqlite:///{Path(folder) / 'writer.db'}")
-        by_bulk = Store.open(f"sqlite:///{Path(folder) / 'bulk.db'}")
+        scratch = Path(folder)
+        writer_url, bulk_url = urls or (f"sqlite:///{scratch / 'writer.db'}", f"sqlite:///{scratch / 'bulk.db'}")
+        by_writer = Store.open(writer_url)
+        by_bulk = Store.open(bulk_url)
         try:
             with by_writer.write() as writer:
                 for resource in resources:

@@ -65,8 +65,8 @@ class Scale:
 
 
 FULL = Scale("national", trusts=200, ingest_files=600, api_sizes=(10_000, 100_000), publish_sites=67,
-             trusts_per_site=3, memory_sizes=(1_000, 5_000), runs=3, load_seconds=4, connections=8,
-             deepdiff_pairs=12, read_paths=2_000, history_versions=1_000)
+             trusts_per_site=3, memory_sizes=(1_000, 5_000), runs=3, load_seconds=3, connections=8,
+             deepdiff_pairs=12, read_paths=1_000, history_versions=1_000)
 QUICK = Scale("quick", trusts=30, ingest_files=90, api_sizes=(1_000, 3_000), publish_sites=2, trusts_per_site=3,
               memory_sizes=(200, 600), runs=2, load_seconds=2, connections=8, deepdiff_pairs=6, read_paths=300,
               history_versions=100)
@@ -153,10 +153,10 @@ class Postgres:
         self.psycopg = psycopg
         self.user = None
         for user in (os.environ.get("USER") or "root", "root", "postgres"):
-            with suppress(psycopg.OperationalError):
-                with psycopg.connect(f"host=127.0.0.1 port=5432 dbname=test user={user} connect_timeout=5"):
-                    self.user = user
-                    break
+            with suppress(psycopg.OperationalError), psycopg.connect(
+                    f"host=127.0.0.1 port=5432 dbname=test user={user} connect_timeout=5"):
+                self.user = user
+                break
         self.database = f"harmonise_bench_{os.getpid()}"
         self.created = False
 
@@ -421,7 +421,7 @@ def server(name: str, command: list[str], ready_path: str, prefix: str, cwd: Pat
 
     port = port or free_port()
     command = [part.replace("{port}", str(port)) for part in command]
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})}, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -532,12 +532,16 @@ def compare_load(servers: list[Server], paths: dict[str, list[str]], scale: Scal
     return found
 
 
-def _load_text(result: load.LoadResult) -> str:
+def _load_text(result: load.LoadResult, seconds: float) -> str:
     if not result.requests:
-        return f"no request completed within {result.p50_ms / 1000:.0f} s"
+        return f"no request completed within {seconds:.0f} s"
     failed = f", {result.errors:,} failed of {result.requests:,}" if result.errors else ""
-    return (f"{result.requests_per_second:,.0f} req/s (p50 {result.p50_ms:.1f} ms, "
-            f"p99 {result.p99_ms:.1f} ms{failed})")
+
+    def latency(value: float) -> str:  # a run in which nothing completed reports its whole length
+        return f"≥ {seconds:.0f} s" if value >= seconds * 1000 else f"{value:.1f} ms"
+
+    return (f"{result.requests_per_second:,.0f} req/s (p50 {latency(result.p50_ms)}, "
+            f"p99 {latency(result.p99_ms)}{failed})")
 
 
 def section_api(scale: Scale, work: Path, pg: Postgres, results: Results) -> None:
@@ -552,6 +556,14 @@ def section_api(scale: Scale, work: Path, pg: Postgres, results: Results) -> Non
     spec = generate.Spec(trusts=scale.trusts, topics=math.ceil(largest / scale.trusts))
     coords = generate.coordinates(spec)[:largest]
     ids = [generate.pathway_id(ods, slot) for ods, slot in coords]
+    sample = [generate.pathway(spec, ods, slot).resource for ods, slot in coords[:40]]
+    problem = populate.check(sample) or populate.check(sample, (pg.schema_url("check_writer"),
+                                                                pg.schema_url("check_bulk")))
+    pg.drop_schema("check_writer")
+    pg.drop_schema("check_bulk")
+    if problem:
+        results.add(Row("api", "API", f"not measured: {problem}"))
+        return
     url = pg.schema_url("api")
     store = Store.open(url)
     env = {"HARMONISE_JWT_SECRET": uuid.uuid4().hex * 2}  # reads are open; the key only has to exist
@@ -569,7 +581,8 @@ def section_api(scale: Scale, work: Path, pg: Postgres, results: Results) -> Non
                         with suppress(FileExistsError):
                             os.link(file, files / file.name)
                 say(f"api: storing pathways {done + 1:,}-{size:,} (bulk, the store's own rows)")
-                seconds = timed(lambda s=size, f=files: fill(store, spec, coords[done:s], f, pool))
+                part = coords[done:size]
+                seconds = timed(lambda p=part, f=files: fill(store, spec, p, f, pool))
                 raw[f"fill_{size}"] = {"pathways": size - done, "seconds": seconds}
                 done = size
                 _api_at(size, ids[:size], scale, url, env, files.parent.parent, snake_python, snake_package,
@@ -610,8 +623,9 @@ def _api_at(size: int, ids: list[str], scale: Scale, url: str, env: dict[str, st
         "search_totals": totals, "rss_mb": rss, "search_alone_seconds": alone_search}
     h, b, s = read["harmonise"], read["bare"], read["fhirsnake"]
     results.add(Row(
-        "api", f"API read by id, {size:,} pathways", _load_text(h), f"{_load_text(b)} (bare FastAPI, same bytes)",
-        f"{h.requests_per_second / b.requests_per_second:.2f}", f"{_load_text(s)} (fhirsnake)",
+        "api", f"API read by id, {size:,} pathways", _load_text(h, scale.load_seconds),
+        f"{_load_text(b, scale.load_seconds)} (bare FastAPI, same bytes)",
+        f"{h.requests_per_second / b.requests_per_second:.2f}", f"{_load_text(s, scale.load_seconds)} (fhirsnake)",
         f"{h.requests_per_second / s.requests_per_second:.2f}", target="≥ 0.70 of the bare endpoint",
         met=met(h.requests_per_second / b.requests_per_second >= 0.7 and not h.errors),
     ))
@@ -619,7 +633,7 @@ def _api_at(size: int, ids: list[str], scale: Scale, url: str, env: dict[str, st
     p99_target = size >= 100_000
     results.add(Row(
         "api", f"API search by topic, {size:,} pathways ({min(totals.values()):,}+ matches, page of 20, with total)",
-        _load_text(h), f"{_load_text(b)} (bare FastAPI, same bytes)",
+        _load_text(h, scale.load_seconds), f"{_load_text(b, scale.load_seconds)} (bare FastAPI, same bytes)",
         f"{h.requests_per_second / b.requests_per_second:.2f}",
         "n/a (fhirsnake has no search parameters)", "—",
         target="p99 < 50 ms at 100,000" if p99_target else "—",
