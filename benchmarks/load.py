@@ -55,7 +55,7 @@ def _wrk(base: str, paths: list[str], seconds: float, connections: int) -> LoadR
     out = completed.stdout
     percent = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
     requests = int(re.search(r"(\d+) requests in", out).group(1))
-    if "50" not in percent:  # nothing completed within the run
+    if not requests or "50" not in percent:  # nothing completed: the latency is at least the run's length
         percent = {"50": f"{seconds}s", "99": f"{seconds}s"}
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)

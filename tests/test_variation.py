@@ -261,3 +261,19 @@ def test_a_pathway_compared_with_itself_has_no_differences(steps: list[dict], se
         date(2026, 11, 22),
     )
     assert twins.differences == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    network=st.lists(st.lists(step_strategy, min_size=1, max_size=6), min_size=2, max_size=4), seed=st.integers(0, 1000)
+)
+def test_distance_from_the_network_is_the_same_with_or_without_a_guideline(network: list[list[dict]],
+                                                                           seed: int) -> None:
+    """With a guideline the distance from the consensus is scored without writing findings
+    (``alignment_score``); without one it is scored from the findings. Both must agree."""
+    rng = random.Random(seed)
+    trusts = [TrustPathway(build(trust_pathway(code, _actions(steps, rng, in_days=False))))
+              for code, steps in zip(["RFF", "RFS", "RP5", "RXF"], network)]
+    with_guideline = compare_topic(TOPIC, trusts, build(guideline()), REGISTER, date(2026, 11, 22))
+    without = compare_topic(TOPIC, trusts, None, REGISTER, date(2026, 11, 22))
+    assert [t.distance_from_network for t in with_guideline.trusts] == [t.distance_from_network for t in without.trusts]

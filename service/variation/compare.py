@@ -11,17 +11,21 @@ The method is written up in docs/comparison.md; the short version:
    within the guideline's tolerance, warranted by a current register entry, or unwarranted.
 """
 
+import bisect
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
+
+import numpy as np
 
 from .. import terminology
 from ..conventions import SCHEDULED_CONTACT_MODES, TRUSTS
 from ..pathway import Pathway
 from ..register import Dimension, RegisterEntry
-from .alignment import MAX_TIMING_COST, align, timing_cost
+from .alignment import MAX_TIMING_COST, Aligner, Reference, Span, single_match, stack, timing_cost
 from .reference import Occurrence, ReferenceStep, consensus_steps, guideline_steps, occurrences
 from .report import (
     AlignedStep,
@@ -50,8 +54,7 @@ class TrustPathway:
     file: str | None = None
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """A difference before classification."""
 
     step: str | None
@@ -68,34 +71,79 @@ class Alignment:
 
     matched: dict[str, list[tuple[Occurrence, int]]] = field(default_factory=lambda: defaultdict(list))
     extra: list[Occurrence] = field(default_factory=list)
+    #: Where each of ``extra`` is in the occurrences aligned.
+    extra_positions: list[int] = field(default_factory=list)
 
 
-def align_to_reference(occs: Sequence[Occurrence], reference: Sequence[ReferenceStep]) -> Alignment:
-    flat = [(step, k) for step in reference for k in range(len(step.points))]
-    pairs = align([o.point for o in occs], [step.points[k] for step, k in flat])
+@dataclass(frozen=True)
+class Prepared:
+    """Reference steps made ready for one ``Aligner``: every occurrence of every step, in order."""
+
+    flat: list[tuple[ReferenceStep, int]]
+    reference: Reference
+
+    @classmethod
+    def of(cls, aligner: Aligner, reference: Sequence[ReferenceStep]) -> "Prepared":
+        flat = [(step, k) for step in reference for k in range(len(step.points))]
+        return cls(flat, Reference(aligner, [step.points[k] for step, k in flat]))
+
+
+def align_to_reference(
+    occs: Sequence[Occurrence],
+    reference: Sequence[ReferenceStep],
+    *,
+    aligner: Aligner | None = None,
+    rows: Span | None = None,
+    prepared: Prepared | None = None,
+) -> Alignment:
+    """Align a trust's occurrences with the reference steps (by default on an ``Aligner`` of their own)."""
+    if aligner is None or rows is None or prepared is None:
+        aligner, (rows,) = stack([[o.point for o in occs]])
+        prepared = Prepared.of(aligner, reference)
+    flat = prepared.flat
+    pairs = aligner.align(rows[0], prepared.reference, rows[1])
     result = Alignment()
     matched = {}
     for i, j in pairs:
         step, k = flat[j]
         result.matched[step.key].append((occs[i], k))
         matched[i] = step.key
-    # Occurrences of a step that is already matched stay with it (a count difference).
+    # Occurrences of a step that is already matched stay with it (a count difference), with the
+    # reference step holding the occurrence nearest in days (the first such step on a tie).
     by_step: dict[str, list[str]] = defaultdict(list)
     for i, key in matched.items():
         by_step[occs[i].step.path].append(key)
+    days: dict[str, list[int]] = {}  # each reference step's matched days, sorted, as they grow
     for i, occ in enumerate(occs):
         if i in matched:
             continue
         keys = by_step.get(occ.step.path)
         if keys:
-            nearest = min(
-                (k for k in keys),
-                key=lambda key: min(abs((o.point.day or 0) - (occ.point.day or 0)) for o, _ in result.matched[key]),
-            )
+            day = occ.point.day or 0
+            nearest, distance = keys[0], None
+            for key in keys:
+                held = days.get(key)
+                if held is None:
+                    held = days[key] = sorted(o.point.day or 0 for o, _ in result.matched[key])
+                here = _distance(held, day)
+                if distance is None or here < distance:
+                    nearest, distance = key, here
             result.matched[nearest].append((occ, -1))
+            bisect.insort(days[nearest], day)
         else:
             result.extra.append(occ)
+            result.extra_positions.append(i)
     return result
+
+
+def _distance(ordered: list[int], day: int) -> int:
+    """The least ``abs(d - day)`` over the sorted days ``ordered`` (never empty)."""
+    position = bisect.bisect_left(ordered, day)
+    if position == len(ordered):
+        return day - ordered[-1]
+    if position == 0:
+        return ordered[0] - day
+    return min(ordered[position] - day, day - ordered[position - 1])
 
 
 def _days_text(days: Sequence[int | None]) -> str:
@@ -279,6 +327,41 @@ def score(findings: Sequence[Finding], alignment: Alignment, reference: Sequence
     return Score(total=total, **parts)
 
 
+def alignment_score(alignment: Alignment, reference: Sequence[ReferenceStep]) -> Score:
+    """``score`` of the findings ``_findings`` and ``_extra_findings`` make for this alignment.
+
+    The same parts, added in the same order, without writing the findings' words: for the
+    distance from the network consensus, which no report lists difference by difference.
+    """
+    parts = dict.fromkeys(SCORE_WEIGHTS, 0.0)
+    steps = {s.key: s for s in reference}
+    for step in reference:
+        matched = alignment.matched.get(step.key, [])
+        if not matched:
+            if step.required in _REQUIRED:  # a missing optional step is within tolerance
+                parts["presence"] += 1
+            continue
+        if len(matched) != len(step.points):
+            counted = steps[step.key]
+            parts["count"] += abs(len(alignment.matched[step.key]) - len(counted.points)) / len(counted.points)
+        if {o.step.mode or "none" for o, _ in matched} != {step.mode or "none"}:
+            parts["mode"] += 1
+        roles = {r for o, _ in matched for r in o.step.roles}
+        if roles and step.roles and not roles & step.roles:
+            parts["participant"] += 1
+        conditional = any(o.step.conditions for o, _ in matched)
+        if (step.conditions and not conditional) or (conditional and not step.conditions):
+            parts["condition"] += 1
+    parts["presence"] += len({occ.step.path for occ in alignment.extra})
+    for key, matched in alignment.matched.items():
+        for occ, k in matched:
+            if k >= 0 and occ.point.day is not None and steps[key].points[k].day is not None:
+                parts["timing"] += min(timing_cost(occ.point, steps[key].points[k]), MAX_TIMING_COST)
+    parts = {k: round(v, 3) for k, v in parts.items()}
+    total = round(sum(SCORE_WEIGHTS[k] * v for k, v in parts.items()), 3)
+    return Score(total=total, **parts)
+
+
 def _contacts(pathway: Pathway) -> tuple[int, dict[str, int], list[str]]:
     by_mode: dict[str, int] = defaultdict(int)
     sources = []
@@ -326,9 +409,8 @@ def _row(step: ReferenceStep, in_reference: bool, cells: dict[str, Cell]) -> Ali
 
 
 def _cell(occs: list[Occurrence], classification: Classification | None) -> Cell:
-    ordered = sorted(occs, key=lambda o: (o.point.day is None, o.point.day or 0))
     return Cell(
-        days=[o.point.day for o in ordered if o.point.day is not None],
+        days=sorted(o.point.day for o in occs if o.point.day is not None),
         modes=sorted({o.step.mode or "none" for o in occs}),
         roles=sorted({r for o in occs for r in o.step.roles}),
         sources=sorted({o.step.path for o in occs}),
@@ -352,22 +434,37 @@ def compare_topic(
     """
     trusts = sorted(trusts, key=lambda t: t.pathway.trust or "")
     occs = {t.pathway.trust: occurrences(t.pathway) for t in trusts}
-    network = consensus_steps(occs, min_share=0.5)
+    # One aligner for every occurrence of the topic: each cost is computed once for all trusts.
+    aligner, spans = stack([[o.point for o in trust_occs] for trust_occs in occs.values()], presorted=True)
+    rows = dict(zip(occs, spans))
+    network = consensus_steps(occs, min_share=0.5, aligner=aligner, rows=rows)
     reference = guideline_steps(guideline) if guideline else network
     against = "guideline" if guideline else "network consensus"
+    prepared = Prepared.of(aligner, reference)
+    prepared_network = Prepared.of(aligner, network) if guideline else prepared
+
+    # The register entries that can cover this topic, by trust, in the register's order.
+    entries: dict[str, list[RegisterEntry]] = defaultdict(list)
+    for entry in register:
+        if entry.topic == topic:
+            entries[entry.trust].append(entry)
 
     differences: list[Difference] = []
     summaries: list[TrustSummary] = []
     cells: dict[str, dict[str, Cell]] = defaultdict(dict)
     extras: dict[str, list[Occurrence]] = {}
+    extra_rows: dict[str, Span] = {}
+    #: Unwarranted differences so far, and the classifications of extra-step differences, by trust.
+    unwarranted: Counter[str] = Counter()
+    extra_classes: dict[str, dict[str, list[Classification]]] = defaultdict(lambda: defaultdict(list))
     for trust in trusts:
         pathway, ods = trust.pathway, trust.pathway.trust
-        aligned = align_to_reference(occs[ods], reference)
+        aligned = align_to_reference(occs[ods], reference, aligner=aligner, rows=rows[ods], prepared=prepared)
         findings = [f for step in reference for f in _findings(step, aligned.matched.get(step.key, []), against)]
         findings += _extra_findings(aligned.extra)
         worst: dict[str | None, Classification] = {}
         for finding in findings:
-            classification, entry = classify(finding, ods, topic, register, today)
+            classification, entry = classify(finding, ods, topic, entries.get(ods, ()), today)
             differences.append(
                 Difference(
                     trust=ods,
@@ -390,6 +487,10 @@ def compare_topic(
                     expired=bool(entry and entry.expired(today)),
                 )
             )
+            if classification is Classification.UNWARRANTED:
+                unwarranted[ods] += 1
+            if finding.step is None:
+                extra_classes[ods][finding.source].append(classification)
             if finding.step is not None and _SEVERITY[classification] >= _SEVERITY.get(worst.get(finding.step), -1):
                 worst[finding.step] = classification
         for step in reference:
@@ -397,12 +498,18 @@ def compare_topic(
             if matched:
                 cells[step.key][ods] = _cell(matched, worst.get(step.key))
         extras[ods] = aligned.extra
+        span = rows[ods][0]
+        extra_rows[ods] = (np.asarray(aligned.extra_positions, dtype=np.intp) + span.start, None)
 
-        network_alignment = align_to_reference(occs[ods], network)
-        network_findings = [
-            f for s in network for f in _findings(s, network_alignment.matched.get(s.key, []), "network")
-        ]
-        network_findings += _extra_findings(network_alignment.extra)
+        if guideline:
+            network_alignment = align_to_reference(
+                occs[ods], network, aligner=aligner, rows=rows[ods], prepared=prepared_network
+            )
+            distance_from_network = alignment_score(network_alignment, network)
+        else:
+            # The reference is the network consensus: the same alignment and the same findings
+            # (worded for the consensus, which the score does not read), so the same score.
+            distance_from_network = score(findings, aligned, reference)
         contacts, by_mode, contact_sources = _contacts(pathway)
         length, length_source = _length(pathway)
         summaries.append(
@@ -421,21 +528,39 @@ def compare_topic(
                 extra_steps=sorted({o.step.path for o in aligned.extra}),
                 not_comparable=[s.path for s in pathway.steps if not s.timing.comparable],
                 distance_from_guideline=score(findings, aligned, reference) if guideline else None,
-                distance_from_network=score(network_findings, network_alignment, network),
-                unwarranted=sum(d.trust == ods and d.classification is Classification.UNWARRANTED for d in differences),
+                distance_from_network=distance_from_network,
+                unwarranted=unwarranted[ods],
             )
         )
 
-    rows = [_row(step, True, cells.get(step.key, {})) for step in reference]
-    extra_steps = consensus_steps({ods: e for ods, e in extras.items() if e}, min_share=0, key_prefix="extra-")
+    rows_ = [_row(step, True, cells.get(step.key, {})) for step in reference]
+    with_extras = {ods: e for ods, e in extras.items() if e}
+    extra_steps = consensus_steps(
+        with_extras, min_share=0, key_prefix="extra-", aligner=aligner,
+        rows={ods: extra_rows[ods] for ods in with_extras},
+    )
+    positions = {ods: extra_rows[ods][0].tolist() for ods in with_extras}
     for step in extra_steps:
         step_cells = {}
-        for ods, extra in extras.items():
-            aligned = align_to_reference(extra, [step])
-            matched = [o for o, _ in aligned.matched.get(step.key, [])]
+        prepared_step = Prepared.of(aligner, [step])
+        costs = prepared_step.reference.matrix[:, 0].tolist()
+        for ods, extra in with_extras.items():  # a trust without extra steps has no cell here
+            # align_to_reference(extra, [step]): against one point, the cheapest occurrence (if
+            # cheap enough) pairs, and the other occurrences of its step stay with it.
+            single = single_match([costs[row] for row in positions[ods]])
+            if single is None:  # a tie: the solver's own order decides
+                aligned = align_to_reference(
+                    extra, [step], aligner=aligner, rows=extra_rows[ods], prepared=prepared_step
+                )
+                matched = [o for o, _ in aligned.matched.get(step.key, [])]
+            elif single < 0:
+                matched = []
+            else:
+                path = extra[single].step.path
+                matched = [extra[single]] + [o for i, o in enumerate(extra) if i != single and o.step.path == path]
             if matched:
-                step_cells[ods] = _cell(matched, _extra_classification(differences, ods, matched))
-        rows.append(_row(step, False, step_cells))
+                step_cells[ods] = _cell(matched, _extra_classification(extra_classes[ods], matched))
+        rows_.append(_row(step, False, step_cells))
     return TopicReport(
         topic=topic,
         title=terminology.topics().display(topic),
@@ -445,13 +570,16 @@ def compare_topic(
         guideline_title=guideline.title if guideline else (draft_guideline.title if draft_guideline else None),
         draft_guideline=draft_guideline.canonical if draft_guideline and not guideline else None,
         compared_against=ComparedAgainst.GUIDELINE if guideline else ComparedAgainst.NETWORK_MEDIAN,
-        steps=rows,
+        steps=rows_,
         trusts=summaries,
         differences=differences,
     )
 
 
-def _extra_classification(differences: list[Difference], ods: str, matched: list[Occurrence]) -> Classification | None:
+def _extra_classification(
+    by_source: dict[str, list[Classification]], matched: list[Occurrence]
+) -> Classification | None:
+    """The most serious classification of the trust's extra-step differences about these steps."""
     paths = {o.step.path for o in matched}
-    found = [d.classification for d in differences if d.trust == ods and d.step is None and d.source in paths]
+    found = [c for path in paths for c in by_source.get(path, ())]
     return max(found, key=_SEVERITY.get) if found else None

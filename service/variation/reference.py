@@ -6,15 +6,18 @@ new steps, and the whole is done twice so that early choices are revisited once 
 known. A step stays in the consensus when at least ``min_share`` of the trusts have it.
 """
 
+import math
 import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from operator import itemgetter
+from typing import NamedTuple
 
 from .. import units
 from ..pathway import Condition, Pathway, Step
-from .alignment import Point, align
+from .alignment import Aligner, Point, Reference, Span, stack
 
 #: Mode order used to break ties, from most to least intensive for the patient.
 MODE_ORDER = ("face-to-face", "video", "telephone", "patient-initiated", "none")
@@ -24,8 +27,7 @@ MIN_TOLERANCE_DAYS = 7
 RELATIVE_TOLERANCE = 0.25
 
 
-@dataclass(frozen=True, slots=True)
-class Occurrence:
+class Occurrence(NamedTuple):
     """One occurrence of a trust's step, as it takes part in alignment."""
 
     step: Step
@@ -68,15 +70,23 @@ def occurrences(pathway: Pathway) -> list[Occurrence]:
     The list is in an order given by content alone (day, kind, mode, roles, title), so that the
     order of actions in the file never changes a result, not even which of two alike steps is named.
     """
-    result = []
+    # Sorted by _content_order, with the parts every occurrence of a step shares computed once.
+    keyed: list[tuple[tuple, Occurrence]] = []
     for step in pathway.steps:
         roles = frozenset(step.roles)
+        kind, mode, title = step.kind or "", step.mode or "", step.title or ""
+        roles_key = tuple(sorted(roles))
+        conditions = tuple((c.description or "", c.expression or "") for c in step.conditions)
         if step.timing.comparable:
             for index, occ in enumerate(step.timing.occurrences):
-                result.append(Occurrence(step, index, Point(step.kind, step.mode, roles, occ.day)))
+                day = occ.day
+                key = ((day if day is not None else math.inf, kind, mode, roles_key), title, conditions, index)
+                keyed.append((key, Occurrence(step, index, Point(step.kind, step.mode, roles, day))))
         else:
-            result.append(Occurrence(step, 0, Point(step.kind, step.mode, roles, None)))
-    return sorted(result, key=_content_order)
+            key = ((math.inf, kind, mode, roles_key), title, conditions, 0)
+            keyed.append((key, Occurrence(step, 0, Point(step.kind, step.mode, roles, None))))
+    keyed.sort(key=itemgetter(0))
+    return [occurrence for _key, occurrence in keyed]
 
 
 def guideline_steps(guideline: Pathway) -> list[ReferenceStep]:
@@ -182,17 +192,30 @@ def _cluster_step(members: list[tuple[str, Occurrence]], n_trusts: int, key: str
 
 
 def consensus_steps(
-    by_trust: Mapping[str, list[Occurrence]], min_share: float = 0.5, key_prefix: str = ""
+    by_trust: Mapping[str, list[Occurrence]],
+    min_share: float = 0.5,
+    key_prefix: str = "",
+    *,
+    aligner: Aligner | None = None,
+    rows: Mapping[str, Span] | None = None,
 ) -> list[ReferenceStep]:
-    """The network's own steps, from the trusts' occurrences (see the module docstring)."""
+    """The network's own steps, from the trusts' occurrences (see the module docstring).
+
+    ``aligner`` and ``rows`` (each trust's points in it) let a caller share one ``Aligner`` with
+    other alignments of the same points; by default one is made here.
+    """
+    if aligner is None or rows is None:
+        aligner, spans = stack([[o.point for o in occs] for occs in by_trust.values()])
+        rows = dict(zip(by_trust, spans))
     order = sorted(by_trust, key=lambda ods: (-len(by_trust[ods]), ods))
-    representatives: list[Point] = []
+    representatives = Reference(aligner)
     clusters: list[list[tuple[str, Occurrence]]] = []
     for _pass in range(2):
-        clusters = [[] for _ in representatives]
+        clusters = [[] for _ in representatives.points]
         for ods in order:
             occs = by_trust[ods]
-            pairs = align([o.point for o in occs], representatives)
+            span, back = rows[ods]
+            pairs = aligner.align(span, representatives, back)
             matched = {i for i, _ in pairs}
             for i, j in pairs:
                 clusters[j].append((ods, occs[i]))
@@ -201,13 +224,15 @@ def consensus_steps(
                     clusters.append([(ods, occ)])
                     representatives.append(occ.point)
         clusters = [c for c in clusters if c]
-        representatives = [_representative(c) for c in clusters]
+        if _pass == 0:
+            representatives = Reference(aligner, [_representative(c) for c in clusters])
     n_trusts = len(by_trust)
     kept = [c for c in clusters if len({ods for ods, _ in c}) > min_share * n_trusts]
-    kept.sort(key=lambda c: _representative(c).sort_key())
+    shown = {id(c): _representative(c) for c in kept}
+    kept.sort(key=lambda c: shown[id(c)].sort_key())
     steps, seen = [], Counter()
     for cluster in kept:
-        rep = _representative(cluster)
+        rep = shown[id(cluster)]
         base = f"{key_prefix}{rep.kind or 'step'}-day-{rep.day if rep.day is not None else 'unknown'}"
         seen[base] += 1
         key = base if seen[base] == 1 else f"{base}-{seen[base]}"
