@@ -2,12 +2,13 @@
 #   make demo   install, then run the main job on the embedded default: load the sample network,
 #               print the variation report and the signals, build the site, serve API and site
 #   make test   install, then run every test (this is what .ci/run runs)
+#   make bench  install, then run the benchmarks of docs/performance.md (about 15 minutes)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install
+.PHONY: demo test bench install
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +31,9 @@ test: export HARMONISE_REQUIRE_POSTGRES = 1
 test: install
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 	$(BIN)/python -m pytest
+
+# The PostgreSQL rows need the server the tests use (127.0.0.1:5432); wrk is Debian's.
+bench: install
+	$(BIN)/pip install --quiet -e ".[bench]"
+	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
