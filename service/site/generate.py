@@ -20,8 +20,8 @@ NavItem = str | dict[str, Any]
 def pages(content: SiteContent) -> dict[str, str]:
     """Markdown of every generated page, by its path in the docs."""
     result = {paths.OVERVIEW: overview_page(content), paths.SIGNALS: signals_page(content)}
-    for topic in monitored_topics(content):
-        result[paths.monitoring_page(topic)] = monitoring_page(content, topic)
+    for monitored in monitored_topics(content):
+        result[paths.monitoring_page(monitored)] = monitoring_page(content, monitored)
     for network, topics in content.networks():
         result[paths.network_page(network)] = network_page(network, topics)
         for topic in topics:

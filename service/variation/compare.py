@@ -53,6 +53,13 @@ class TrustPathway:
     pathway: Pathway
     file: str | None = None
 
+    @property
+    def trust(self) -> str:
+        """The trust's ODS code: every trust pathway names one (the loader's rules see to it)."""
+        if self.pathway.trust is None:
+            raise ValueError(f"{self.file or 'a pathway'} names no trust; only trust pathways are compared")
+        return self.pathway.trust
+
 
 class Finding(NamedTuple):
     """A difference before classification."""
@@ -314,6 +321,7 @@ def score(findings: Sequence[Finding], alignment: Alignment, reference: Sequence
         if finding.dimension is Dimension.PRESENCE:
             parts["presence"] += 1
         elif finding.dimension is Dimension.COUNT:
+            assert finding.step is not None  # a count is always of a reference step
             step = steps[finding.step]
             parts["count"] += abs(len(alignment.matched[finding.step]) - len(step.points)) / len(step.points)
         elif finding.dimension is not Dimension.TIMING:
@@ -376,10 +384,12 @@ def _contacts(pathway: Pathway) -> tuple[int, dict[str, int], list[str]]:
 
 
 def _length(pathway: Pathway) -> tuple[int | None, str | None]:
-    last = None
+    """The last day any step is due, and the element it comes from."""
+    last: tuple[int, str] | None = None
     for step in pathway.steps:
-        if step.timing.occurrences and (last is None or step.timing.last_day > last[0]):
-            last = (step.timing.last_day, step.timing.sources[0] if step.timing.sources else step.path)
+        day = step.timing.last_day
+        if day is not None and (last is None or day > last[0]):
+            last = (day, step.timing.sources[0] if step.timing.sources else step.path)
     return last if last else (None, None)
 
 
@@ -432,8 +442,8 @@ def compare_topic(
     network consensus, and the report says so. A draft guideline is named but not used to
     classify: it has not been agreed, and calling a difference from it unwarranted would mislead.
     """
-    trusts = sorted(trusts, key=lambda t: t.pathway.trust or "")
-    occs = {t.pathway.trust: occurrences(t.pathway) for t in trusts}
+    trusts = sorted(trusts, key=lambda t: t.trust)
+    occs = {t.trust: occurrences(t.pathway) for t in trusts}
     # One aligner for every occurrence of the topic: each cost is computed once for all trusts.
     aligner, spans = stack([[o.point for o in trust_occs] for trust_occs in occs.values()], presorted=True)
     rows = dict(zip(occs, spans))
@@ -445,20 +455,20 @@ def compare_topic(
 
     # The register entries that can cover this topic, by trust, in the register's order.
     entries: dict[str, list[RegisterEntry]] = defaultdict(list)
-    for entry in register:
-        if entry.topic == topic:
-            entries[entry.trust].append(entry)
+    for item in register:
+        if item.topic == topic:
+            entries[item.trust].append(item)
 
     differences: list[Difference] = []
     summaries: list[TrustSummary] = []
     cells: dict[str, dict[str, Cell]] = defaultdict(dict)
     extras: dict[str, list[Occurrence]] = {}
-    extra_rows: dict[str, Span] = {}
+    extra_rows: dict[str, tuple[np.ndarray, None]] = {}
     #: Unwarranted differences so far, and the classifications of extra-step differences, by trust.
     unwarranted: Counter[str] = Counter()
     extra_classes: dict[str, dict[str, list[Classification]]] = defaultdict(lambda: defaultdict(list))
     for trust in trusts:
-        pathway, ods = trust.pathway, trust.pathway.trust
+        pathway, ods = trust.pathway, trust.trust
         aligned = align_to_reference(occs[ods], reference, aligner=aligner, rows=rows[ods], prepared=prepared)
         findings = [f for step in reference for f in _findings(step, aligned.matched.get(step.key, []), against)]
         findings += _extra_findings(aligned.extra)
@@ -491,7 +501,8 @@ def compare_topic(
                 unwarranted[ods] += 1
             if finding.step is None:
                 extra_classes[ods][finding.source].append(classification)
-            if finding.step is not None and _SEVERITY[classification] >= _SEVERITY.get(worst.get(finding.step), -1):
+            previous = worst.get(finding.step)
+            if finding.step is not None and (previous is None or _SEVERITY[classification] >= _SEVERITY[previous]):
                 worst[finding.step] = classification
         for step in reference:
             matched = [o for o, _ in aligned.matched.get(step.key, [])]
@@ -499,6 +510,7 @@ def compare_topic(
                 cells[step.key][ods] = _cell(matched, worst.get(step.key))
         extras[ods] = aligned.extra
         span = rows[ods][0]
+        assert isinstance(span, slice)  # stack() gives each trust a range of rows
         extra_rows[ods] = (np.asarray(aligned.extra_positions, dtype=np.intp) + span.start, None)
 
         if guideline:
@@ -582,4 +594,4 @@ def _extra_classification(
     """The most serious classification of the trust's extra-step differences about these steps."""
     paths = {o.step.path for o in matched}
     found = [c for path in paths for c in by_source.get(path, ())]
-    return max(found, key=_SEVERITY.get) if found else None
+    return max(found, key=_SEVERITY.__getitem__) if found else None

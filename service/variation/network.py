@@ -43,13 +43,13 @@ def group_by_topic(items: Iterable[TrustPathway], chosen: Collection[str] = ()) 
     pathways: dict[str, dict[str, list[TrustPathway]]] = defaultdict(lambda: defaultdict(list))
     guidelines: dict[str, list[TrustPathway]] = defaultdict(list)
     for item in items:
-        pathway = item.pathway
-        if not pathway.is_compared:
+        pathway, topic = item.pathway, item.pathway.topic
+        if not pathway.is_compared or topic is None:  # is_compared implies a topic; said again for the types
             continue
         if pathway.kind is PathwayKind.NETWORK_GUIDELINE:
-            guidelines[pathway.topic].append(item)
+            guidelines[topic].append(item)
         elif pathway.trust:
-            pathways[pathway.topic][pathway.trust].append(item)
+            pathways[topic][pathway.trust].append(item)
     topics: dict[str, TopicContent] = {}
     for topic in sorted(set(pathways) | set(guidelines)):
         content = TopicContent(topic)

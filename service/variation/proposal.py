@@ -69,7 +69,7 @@ def propose(topic: str, trusts: Sequence[TrustPathway], today: date) -> JsonDict
     network = terminology.topic_network(topic)
     title = terminology.topics().display(topic)
     index_event = terminology.topic_index_event(topic)
-    by_trust = {t.pathway.trust: occurrences(t.pathway) for t in sorted(trusts, key=lambda t: t.pathway.trust or "")}
+    by_trust = {t.trust: occurrences(t.pathway) for t in sorted(trusts, key=lambda t: t.trust)}
     steps = consensus_steps(by_trust, min_share=0.5)
     network_name = terminology.code_system(c.HOSTED_NETWORK_SYSTEM).display(network) if network else "Network"
     resource: JsonDict = {

@@ -31,7 +31,8 @@ class Occurrence(NamedTuple):
     """One occurrence of a trust's step, as it takes part in alignment."""
 
     step: Step
-    index: int
+    #: Which occurrence of the step's timing this is (0 for the first).
+    nth: int
     point: Point
 
 
@@ -61,7 +62,7 @@ class ReferenceStep:
 def _content_order(occurrence: "Occurrence") -> tuple:
     step = occurrence.step
     conditions = tuple((c.description or "", c.expression or "") for c in step.conditions)
-    return (occurrence.point.sort_key(), step.title or "", conditions, occurrence.index)
+    return (occurrence.point.sort_key(), step.title or "", conditions, occurrence.nth)
 
 
 def occurrences(pathway: Pathway) -> list[Occurrence]:
@@ -80,7 +81,7 @@ def occurrences(pathway: Pathway) -> list[Occurrence]:
         if step.timing.comparable:
             for index, occ in enumerate(step.timing.occurrences):
                 day = occ.day
-                key = ((day if day is not None else math.inf, kind, mode, roles_key), title, conditions, index)
+                key: tuple = ((day if day is not None else math.inf, kind, mode, roles_key), title, conditions, index)
                 keyed.append((key, Occurrence(step, index, Point(step.kind, step.mode, roles, day))))
         else:
             key = ((math.inf, kind, mode, roles_key), title, conditions, 0)
@@ -133,7 +134,7 @@ def _most_common(values: Sequence[str], order: Sequence[str] = ()) -> str | None
 def tolerance_window(days: Sequence[int]) -> tuple[int, float, float]:
     """(median day, window low, window high) for days without an agreed window."""
     ordered = sorted(days)
-    median = units.round_days(statistics.median(ordered)) if ordered else 0
+    median = units.round_days(Fraction(statistics.median(ordered))) if ordered else 0
     if len(ordered) >= 2:
         q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
     else:
@@ -148,7 +149,7 @@ def _cluster_step(members: list[tuple[str, Occurrence]], n_trusts: int, key: str
     kind = members[0][1].point.kind
     modes = [m.point.mode or "none" for _, m in members]
     roles = [r for _, m in members for r in sorted(m.step.roles)]
-    mode = _most_common(modes, MODE_ORDER)
+    mode = _most_common(modes, MODE_ORDER) or "none"  # never None: every member has a mode or "none"
     role = _most_common(roles)
     trusts = tuple(sorted({ods for ods, _ in members}))
     days = [m.point.day for _, m in members if m.point.day is not None]
@@ -230,7 +231,8 @@ def consensus_steps(
     kept = [c for c in clusters if len({ods for ods, _ in c}) > min_share * n_trusts]
     shown = {id(c): _representative(c) for c in kept}
     kept.sort(key=lambda c: shown[id(c)].sort_key())
-    steps, seen = [], Counter()
+    steps: list[ReferenceStep] = []
+    seen: Counter[str] = Counter()
     for cluster in kept:
         rep = shown[id(cluster)]
         base = f"{key_prefix}{rep.kind or 'step'}-day-{rep.day if rep.day is not None else 'unknown'}"
@@ -244,6 +246,6 @@ def _representative(cluster: list[tuple[str, Occurrence]]) -> Point:
     days = [m.point.day for _, m in cluster if m.point.day is not None]
     modes = [m.point.mode or "none" for _, m in cluster]
     roles = [r for _, m in cluster for r in m.point.roles]
-    day = units.round_days(statistics.median(days)) if days else None
+    day = units.round_days(Fraction(statistics.median(days))) if days else None
     role = _most_common(roles)
     return Point(cluster[0][1].point.kind, _most_common(modes, MODE_ORDER), frozenset([role] if role else []), day)
