@@ -44,11 +44,13 @@ class FormatError(ValueError):
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise FormatError(f"the key '{key}' appears twice in one JSON object")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):  # some key is repeated: name the first, in the order written
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise FormatError(f"the key '{key}' appears twice in one JSON object")
+            seen.add(key)
     return result
 
 
@@ -74,6 +76,35 @@ def _check_tree(value: Any, limit: int) -> None:
         stack.extend((child, level + 1) for child in children)
 
 
+#: The only JSON escapes that can put a character ``_FORBIDDEN`` matches into a parsed string: ``\b``, ``\f``,
+#: ``\u0000``..``\u001f`` and ``\ud800``..``\udfff`` (it also matches harmless ones, such as ``\u0009``).
+_SUSPECT_ESCAPE: Final = re.compile(r"\\(?:[bf]|u00[01]|u[dD][89a-fA-F])")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """True if some item of a parsed JSON value sits deeper than ``limit`` levels (as ``_check_tree`` counts)."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if children and level >= limit:
+            return True
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _may_fail_tree_check(text: str, value: Any, limit: int) -> bool:
+    """False only when ``_check_tree(value, limit)`` cannot fail for JSON ``text`` that parsed to ``value``.
+
+    Strings: the decoder refuses raw control characters in strings and UTF-8 has no lone surrogates, so a
+    forbidden character can only come from an escape that ``_SUSPECT_ESCAPE`` matches. Depth: every level
+    below the top is inside a ``{`` or ``[``, so a text with fewer than ``limit`` of them is shallow enough.
+    """
+    if "\\" in text and _SUSPECT_ESCAPE.search(text):
+        return True
+    return text.count("{") + text.count("[") >= limit and _deeper_than(value, limit)
+
+
 def parse_json(data: bytes) -> JsonDict:
     """FHIR JSON bytes to a dict. Raises FormatError with a plain-words reason."""
     try:
@@ -88,7 +119,8 @@ def parse_json(data: bytes) -> JsonDict:
         raise FormatError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise FormatError(f"not valid JSON: {exc}") from None
-    _check_tree(value, MAX_JSON_DEPTH)
+    if _may_fail_tree_check(text, value, MAX_JSON_DEPTH):
+        _check_tree(value, MAX_JSON_DEPTH)  # the careful walk, which names the first fault as it always has
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         raise FormatError("not a FHIR resource: the top level must be a JSON object with a resourceType")
     return value

@@ -1,10 +1,14 @@
 """FHIR JSON and XML in and out: fidelity on real published content, and safety on hostile XML."""
 
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import simplejson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from service import fhirformat
 from service.fhirformat import FormatError
@@ -119,3 +123,106 @@ def test_an_unknown_xml_element_is_reported_with_its_path() -> None:
     with pytest.raises(FormatError) as caught:
         fhirformat.parse_xml(payload)
     assert caught.value.path == "PlanDefinition.action[0].colour"
+
+
+# --- the fast JSON path reads exactly as the careful one ------------------------------------------
+
+
+def careful_parse_json(data: bytes) -> fhirformat.JsonDict:
+    """``parse_json`` as first written: every object's keys compared one by one, and every item of the
+    parsed value walked for depth and forbidden characters. The fast path must agree with it exactly."""
+
+    def no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        result: dict[str, object] = {}
+        for key, value in pairs:
+            if key in result:
+                raise FormatError(f"the key '{key}' appears twice in one JSON object")
+            result[key] = value
+        return result
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"the file is not UTF-8 text (byte {exc.start} is invalid)") from None
+    try:
+        value = simplejson.loads(text, use_decimal=True, object_pairs_hook=no_duplicate_keys)
+    except simplejson.JSONDecodeError as exc:
+        raise FormatError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise FormatError(f"JSON nested more than {fhirformat.MAX_JSON_DEPTH} levels deep") from None
+    except ValueError as exc:
+        raise FormatError(f"not valid JSON: {exc}") from None
+    fhirformat._check_tree(value, fhirformat.MAX_JSON_DEPTH)
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        raise FormatError("not a FHIR resource: the top level must be a JSON object with a resourceType")
+    return value
+
+
+def outcome(parse: Callable[[bytes], object], data: bytes) -> tuple[str, str | None]:
+    """What a parser makes of ``data``: the value's repr (which keeps key order and a decimal's digits), or
+    the error's words and path."""
+    try:
+        return "value", repr(parse(data))
+    except FormatError as exc:
+        return exc.message, exc.path
+
+
+#: Strings as they may be written in JSON: plain, escaped by an encoder, and hand-written escapes,
+#: including the ones FHIR forbids (control characters, lone surrogates) and raw control characters.
+_HAND_ESCAPES = [r"\b", r"\f", r"\n", r"\t", r"\r", r"\u0000", r"\u001f", r"\u001F", r"\u0009", r"\u0020",
+                 r"\ud800", r"\uDFFF", r"\ud83d\ude00", r"\\u0000", r"\\b", r"\/", r"\"", "\x01", "\t", "\x7f"]
+json_strings = st.one_of(
+    st.text(max_size=8).map(lambda s: simplejson.dumps(s, ensure_ascii=True)),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=8).map(
+        lambda s: simplejson.dumps(s, ensure_ascii=False)
+    ),
+    st.lists(st.sampled_from([*_HAND_ESCAPES, "a", "é", "["]), max_size=4).map(
+        lambda parts: '"' + "".join(parts) + '"'
+    ),
+)
+json_numbers = st.one_of(
+    st.integers(-(10**30), 10**30).map(str),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
+    st.sampled_from(["2.50", "-0", "1e3", "1E-2", "0.0", "01", "NaN", "Infinity", "1.", ".5"]),
+)
+json_keys = st.one_of(st.sampled_from(['"a"', '"b"', '"resourceType"', '"\\u0061"']), json_strings)
+json_values = st.recursive(
+    st.one_of(st.sampled_from(["null", "true", "false"]), json_numbers, json_strings),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4).map(lambda items: "[" + ", ".join(items) + "]"),
+        st.lists(st.tuples(json_keys, inner), max_size=4).map(
+            lambda pairs: "{" + ",".join(f"{k}: {v}" for k, v in pairs) + "}"
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def json_documents(draw: st.DrawFn) -> bytes:
+    """Mostly FHIR-shaped objects, sometimes wrapped near the depth limit, sometimes cut short."""
+    members = draw(st.lists(st.tuples(json_keys, json_values), max_size=5))
+    head = draw(st.sampled_from(['"resourceType": "PlanDefinition"', '"resourceType": 1', ""]))
+    body = ", ".join([head] * bool(head) + [f"{k}: {v}" for k, v in members])
+    depth = draw(st.sampled_from([0, 0, 0, 1, 197, 198, 199, 200, 201, 250]))
+    inner = draw(st.sampled_from(["", "1", '"x"', "[]", "{}", '"\\u0000"']))
+    if depth:
+        body += ', "deep": ' + "[" * depth + inner + "]" * depth
+    text = "{" + body + "}"
+    if draw(st.booleans()) and draw(st.booleans()):
+        text = text[: draw(st.integers(0, len(text)))]
+    prefix = draw(st.sampled_from(["", "\ufeff", " \n"]))
+    return (prefix + text).encode("utf-8", "surrogatepass")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(json_documents())
+def test_the_fast_json_path_reads_and_refuses_exactly_as_the_careful_one(data: bytes) -> None:
+    assert outcome(fhirformat.parse_json, data) == outcome(careful_parse_json, data)
+
+
+@pytest.mark.parametrize("depth", range(196, 204))
+@pytest.mark.parametrize("inner", ["", "1", "[]", '{"a": 1}', '"\\u0001"'])
+def test_nesting_at_the_depth_limit_is_judged_as_the_careful_path_judges_it(depth: int, inner: str) -> None:
+    data = ('{"resourceType": "PlanDefinition", "x": ' + "[" * depth + inner + "]" * depth + "}").encode()
+    assert outcome(fhirformat.parse_json, data) == outcome(careful_parse_json, data)
