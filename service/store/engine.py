@@ -4,8 +4,19 @@ SQLite runs in WAL mode (readers never wait for the writer) and opens write tran
 ``BEGIN IMMEDIATE`` so two writers queue rather than fail. PostgreSQL uses psycopg 3; a plain
 ``postgresql://`` URL is read as ``postgresql+psycopg://``. Migrations on PostgreSQL hold an
 advisory lock, so several server processes starting at once migrate one at a time.
+
+Connections are pooled: each process keeps at most ``HARMONISE_DB_POOL_SIZE`` (default
+``DEFAULT_POOL_SIZE``) open and never opens more, so a thread that finds them all in use waits
+for one to come back (up to ``POOL_TIMEOUT`` seconds) instead of opening and closing a
+connection of its own per request (a PostgreSQL connection takes milliseconds to start). Each
+connection is checked with a ping when taken from the pool, so a server restart costs no request.
+
+Reads use ``reading(engine)``: connections in autocommit mode, so a read is its statement alone,
+without BEGIN and COMMIT around it. Every read the store makes is either one statement or pinned
+to a transaction number (see ``sql``), so it needs no transaction to be consistent.
 """
 
+import os
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,6 +30,25 @@ MIGRATIONS: Final = Path(__file__).with_name("migrations")
 MIGRATION_LOCK: Final = 0x6861726D6F6E6973
 #: Execution option that makes a SQLite transaction take the write lock at BEGIN.
 IMMEDIATE: Final = "harmonise_immediate"
+#: The environment variable that sets how many database connections one process keeps.
+POOL_SIZE_VARIABLE: Final = "HARMONISE_DB_POOL_SIZE"
+#: Enough for the requests one process can usefully run at once on a few cores; FastAPI's thread
+#: pool (40 threads) queues for them rather than opening more.
+DEFAULT_POOL_SIZE: Final = 10
+#: Seconds a thread waits for a pooled connection before the request fails.
+POOL_TIMEOUT: Final = 30
+
+
+def pool_size(value: int | str | None = None) -> int:
+    """The pool size: ``value``, else ``HARMONISE_DB_POOL_SIZE``, else the default; ValueError if not 1-1000."""
+    chosen = value if value is not None else os.environ.get(POOL_SIZE_VARIABLE) or DEFAULT_POOL_SIZE
+    try:
+        size = int(chosen)
+    except ValueError:
+        raise ValueError(f"{POOL_SIZE_VARIABLE} must be a whole number of connections, not '{chosen}'") from None
+    if not 1 <= size <= 1000:
+        raise ValueError(f"{POOL_SIZE_VARIABLE} must be between 1 and 1000, not {size}")
+    return size
 
 
 def _sqlite_events(engine: Engine) -> None:
@@ -37,16 +67,31 @@ def _sqlite_events(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for a ``sqlite:///file`` or ``postgresql+psycopg://`` URL."""
+def make_engine(url: str, pool: int | None = None) -> Engine:
+    """An engine for a ``sqlite:///file`` or ``postgresql+psycopg://`` URL, keeping ``pool`` connections
+    (default: ``pool_size()``)."""
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    pooling: dict[str, Any] = {"pool_size": pool_size(pool), "max_overflow": 0, "pool_timeout": POOL_TIMEOUT}
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        if parsed.database in (None, "", ":memory:"):
+            pooling = {}  # one in-memory database per connection: SQLAlchemy's own pool for it
+        engine = create_engine(parsed, connect_args={"timeout": 30}, **pooling)
         _sqlite_events(engine)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, **pooling)
+
+
+def reading(engine: Engine) -> Engine:
+    """The engine whose connections read without a transaction (autocommit), sharing ``engine``'s pool.
+
+    On SQLite a BEGIN costs no round trip, and its snapshot keeps a multi-statement read
+    consistent, so reads there keep their transaction.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def migrate(engine: Engine) -> None:
