@@ -6,7 +6,7 @@ exactly as the client sent it (decimals as written, element order as given).
 
 import simplejson
 
-from ..fhirformat import JsonDict, parse_json, to_json
+from ..fhirformat import JsonDict, to_json
 
 SERVER_META = ("versionId", "lastUpdated")
 
@@ -38,8 +38,6 @@ def fingerprint(resource: JsonDict) -> str:
 
 
 def to_text(resource: JsonDict) -> str:
+    """The stored form: compact FHIR JSON. Read back by ``records.StoredVersion.resource``, and sent
+    unchanged by the API when that is what a client asked for."""
     return to_json(resource, pretty=False).decode("utf-8")
-
-
-def from_text(text: str) -> JsonDict:
-    return parse_json(text.encode("utf-8"))

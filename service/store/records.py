@@ -1,13 +1,22 @@
 """What the store hands back: resource versions and pages of them."""
 
 from dataclasses import dataclass
+from functools import cached_property
+
+import simplejson
 
 from ..fhirformat import JsonDict
 
 
 @dataclass(frozen=True)
 class StoredVersion:
-    """One version of one resource as stored. ``resource`` is None for a deletion."""
+    """One version of one resource as stored.
+
+    ``content`` is the stored text: the version's canonical compact FHIR JSON (``content.to_text``,
+    id and meta stamped), or None for a deletion. ``resource`` is the same as a dict, parsed from it
+    the first time it is asked for (decimals as ``Decimal``, so ``2.50`` stays ``2.50``); a reader
+    that only sends the stored JSON on never parses it.
+    """
 
     resource_type: str
     resource_id: str
@@ -15,11 +24,28 @@ class StoredVersion:
     last_updated: str
     #: POST, PUT or DELETE: the interaction that made this version.
     method: str
-    resource: JsonDict | None
+    content: str | None
+
+    @classmethod
+    def written(cls, resource_type: str, resource_id: str, version_id: int, last_updated: str, method: str,
+                content: str | None, resource: JsonDict | None) -> "StoredVersion":
+        """A version just written, whose dict (``resource``, the parse of ``content``) is already at hand."""
+        version = cls(resource_type, resource_id, version_id, last_updated, method, content)
+        version.__dict__["resource"] = resource  # the cached_property's slot: no parse needed
+        return version
+
+    @cached_property
+    def resource(self) -> JsonDict | None:
+        """The version as a FHIR JSON dict; None for a deletion."""
+        if self.content is None:
+            return None
+        # The store wrote this text itself (content.to_text) after the input was checked, so it is
+        # read back without the checks meant for untrusted input (fhirformat.parse_json).
+        return simplejson.loads(self.content, use_decimal=True)
 
     @property
     def deleted(self) -> bool:
-        return self.resource is None
+        return self.content is None
 
     @property
     def reference(self) -> str:

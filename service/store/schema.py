@@ -1,12 +1,17 @@
 """The tables of the resource store (SQLAlchemy Core), the same on SQLite and PostgreSQL.
 
-Every write is a new row in ``resource_version``; nothing is updated in place, so history, vread
-and snapshot searches all read the same rows. ``clock`` holds the store's one logical clock: each
-write transaction takes its row lock first, so transaction numbers (``txn``) are handed out in
-commit order and a search can be pinned to "everything up to txn N" for stable paging.
+Every write is a new row in ``resource_version``; the content of a version is never changed, so
+history, vread and snapshot searches all read the same rows. The one column written later is
+``superseded_txn``: the transaction that made the next version, set in that same transaction, so
+that "the version current at snapshot N" is a condition on the row itself (see ``sql.visible``).
+``clock`` holds the store's one logical clock: each write transaction takes its row lock first,
+so transaction numbers (``txn``) are handed out in commit order and a search can be pinned to
+"everything up to txn N" for stable paging.
 Timestamps are fixed-width UTC strings (``2025-01-31T09:30:00.000000Z``) so that they sort and
 compare the same way on both databases.
 """
+
+from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +25,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 
 #: Autoincrementing keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
@@ -32,6 +39,16 @@ def Str(length: int | None = None) -> String:  # noqa: N802  (a column type, nam
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 TIMESTAMP_LENGTH = 27
+#: How many characters of a search value its index holds (PostgreSQL's btree cannot hold a long
+#: description whole); searches compare this prefix, to use the index, and then the whole value.
+VALUE_PREFIX: Final = 128
+
+
+def value_prefix(column: Any) -> Any:
+    """The indexed prefix of a search value column: the same expression in the index and in queries
+    (constants written into the SQL, not bound, so both databases match it to the index)."""
+    return func.substr(column, literal_column("1"), literal_column(str(VALUE_PREFIX)))
+
 
 metadata = MetaData()
 
@@ -57,6 +74,8 @@ resource_version = Table(
     Column("deleted", Boolean, nullable=False),
     #: Canonical FHIR JSON (fhirformat.to_json, compact) with id and meta stamped; NULL when deleted.
     Column("content", Text, nullable=True),
+    #: The txn of the next version of the same resource; NULL while this is the newest version.
+    Column("superseded_txn", BigInteger, nullable=True),
     # Two writers can never both create version N of one resource: the loser gets an IntegrityError.
     UniqueConstraint("resource_type", "resource_id", "version_id", name="uq_resource_version"),
     Index("ix_resource_version_type_txn", "resource_type", "txn"),
@@ -75,8 +94,11 @@ search_index = Table(
     #: A date's range as half-open UTC bounds [low, high).
     Column("low", Str(TIMESTAMP_LENGTH), nullable=True),
     Column("high", Str(TIMESTAMP_LENGTH), nullable=True),
-    # Searches reach index rows through their version (EXISTS ... WHERE version_pk = v.pk), so text
-    # values are not indexed on their own: PostgreSQL's btree cannot hold a long description.
     Index("ix_search_index_version", "version_pk", "param"),
     Index("ix_search_index_dates", "param", "low", "high"),
 )
+# Token, uri and exact string searches start from the values (the few index rows that match), then
+# visit their versions. Bounded prefixes of value and namespace, because PostgreSQL's btree cannot
+# hold a long description whole; a search for a shorter text needs nothing else (``sql._equals``).
+Index("ix_search_index_value", search_index.c.param, value_prefix(search_index.c.value),
+      value_prefix(search_index.c.namespace))

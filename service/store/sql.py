@@ -4,6 +4,11 @@ A search reads "the store as of transaction N": for each resource, its newest ve
 ``txn <= N``, unless that version is a deletion. Because transaction numbers are handed out in
 commit order (see ``schema.clock``), the set of rows a snapshot sees never changes, so offset
 paging over a snapshot visits every match exactly once however the data changes meanwhile.
+Each version row records the txn that superseded it, so that is a condition on the row alone.
+
+A criterion selects version keys from the search index (``pk IN (SELECT version_pk ...)``), so a
+selective search starts from its few index rows, found through ``ix_search_index_value`` for
+exact value matches, rather than visiting every version of the type.
 """
 
 from typing import Any
@@ -12,23 +17,30 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, o
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from .query import Criterion, DateValue, SearchQuery, SortKey
-from .schema import resource_version, search_index
+from .schema import VALUE_PREFIX, resource_version, search_index, value_prefix
 from .searchparams import ParamType, SearchParameter, normalize
 
 V = resource_version.alias("v")
-_NEWER = resource_version.alias("newer")
 _ROW = search_index.alias("si")
 
 
 def visible(resource_type: str, snapshot: int) -> ColumnElement[bool]:
-    """``V`` is the current, undeleted version of a ``resource_type`` as of ``snapshot``."""
-    newer = exists().where(
-        _NEWER.c.resource_type == V.c.resource_type,
-        _NEWER.c.resource_id == V.c.resource_id,
-        _NEWER.c.version_id > V.c.version_id,
-        _NEWER.c.txn <= snapshot,
-    )
-    return and_(V.c.resource_type == resource_type, V.c.txn <= snapshot, V.c.deleted == false(), ~newer)
+    """``V`` is the current, undeleted version of a ``resource_type`` as of ``snapshot``: written
+    by then, and not superseded by then."""
+    return and_(V.c.resource_type == resource_type, V.c.txn <= snapshot,
+                or_(V.c.superseded_txn.is_(None), V.c.superseded_txn > snapshot), V.c.deleted == false())
+
+
+def _equals(column: Any, text: str) -> ColumnElement[bool]:
+    """``column = text``, written so that ``ix_search_index_value`` answers it.
+
+    A text shorter than the indexed prefix equals a value exactly when the value's prefix does
+    (a value with more characters has a longer prefix), so the index alone decides; a longer text
+    is compared whole as well.
+    """
+    if len(text) < VALUE_PREFIX:
+        return value_prefix(column) == text
+    return and_(value_prefix(column) == text[:VALUE_PREFIX], column == text)
 
 
 def _like(text: str) -> str:
@@ -37,7 +49,7 @@ def _like(text: str) -> str:
 
 def _string(modifier: str | None, text: str) -> ColumnElement[bool]:
     if modifier == "exact":
-        return _ROW.c.value == text
+        return _equals(_ROW.c.value, text)
     if modifier == "contains":
         return _ROW.c.normalized.like(f"%{_like(normalize(text))}%", escape="\\")
     return _ROW.c.normalized.like(f"{_like(normalize(text))}%", escape="\\")
@@ -45,13 +57,13 @@ def _string(modifier: str | None, text: str) -> ColumnElement[bool]:
 
 def _token(text: str) -> ColumnElement[bool]:
     if "|" not in text:
-        return _ROW.c.value == text
+        return _equals(_ROW.c.value, text)
     system, _, code = text.partition("|")
     if system == "":
-        return and_(_ROW.c.namespace.is_(None), _ROW.c.value == code)
+        return and_(_ROW.c.namespace.is_(None), _equals(_ROW.c.value, code))
     if code == "":
-        return _ROW.c.namespace == system
-    return and_(_ROW.c.namespace == system, _ROW.c.value == code)
+        return _equals(_ROW.c.namespace, system)
+    return and_(_equals(_ROW.c.value, code), _equals(_ROW.c.namespace, system))
 
 
 def _uri(parameter: SearchParameter, modifier: str | None, text: str) -> ColumnElement[bool]:
@@ -59,8 +71,8 @@ def _uri(parameter: SearchParameter, modifier: str | None, text: str) -> ColumnE
         return _ROW.c.value.like(f"{_like(text)}%", escape="\\")
     if parameter.versioned and "|" in text:
         url, _, version = text.partition("|")
-        return and_(_ROW.c.value == url, _ROW.c.namespace == version)
-    return _ROW.c.value == text
+        return and_(_equals(_ROW.c.value, url), _equals(_ROW.c.namespace, version))
+    return _equals(_ROW.c.value, text)
 
 
 def _date(value: DateValue) -> ColumnElement[bool]:
@@ -93,7 +105,14 @@ def _value(parameter: SearchParameter, modifier: str | None, value: str | DateVa
 
 
 def _rows(parameter: SearchParameter, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """V has an index row of ``parameter`` meeting ``conditions`` (checked row by row, for negations)."""
     return exists().where(_ROW.c.version_pk == V.c.pk, _ROW.c.param == parameter.name, *conditions)
+
+
+def _keys(parameter: SearchParameter, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """V is among the versions with an index row of ``parameter`` meeting ``conditions``: the
+    database can start from those rows (one index range for an exact value)."""
+    return V.c.pk.in_(select(_ROW.c.version_pk).where(_ROW.c.param == parameter.name, *conditions))
 
 
 def criterion(item: Criterion) -> ColumnElement[bool]:
@@ -102,7 +121,7 @@ def criterion(item: Criterion) -> ColumnElement[bool]:
     alternatives = or_(*(_value(item.parameter, item.modifier, value) for value in item.values))
     if item.modifier == "not":
         return ~_rows(item.parameter, alternatives)
-    return _rows(item.parameter, alternatives)
+    return _keys(item.parameter, alternatives)
 
 
 def _sort_value(key: SortKey) -> ScalarSelect[Any]:

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Final
 
 from .. import loader
-from ..fhirformat import to_json
+from ..fhirformat import JsonDict, to_json
 from ..pathway import Pathway, PathwayKind
 from ..problems import Problem, error
 from .content import unstamp
-from .store import Store
+from .store import Store, Writer
 from .trusts import trust_organizations
 
 _SLUG: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -99,24 +99,43 @@ def store_loaded(store: Store, result: loader.LoadResult) -> LoadReport:
     the same files again never makes a version.
     """
     report = LoadReport(problems=list(result.problems), files=len(result.files))
-    groups = _by_id(result.resources, report.problems)
+    groups = list(_by_id(result.resources, report.problems).items())
     with store.write() as writer:
-        for organization in trust_organizations():
-            outcome = writer.update(organization, organization["id"])
-            report.items.append(LoadedItem(outcome.version.reference, outcome.version.version_id,
-                                           _change(outcome.created, outcome.changed), None))
-        for resource_id, versions in groups.items():
-            stored = writer.latest("PlanDefinition", resource_id)
-            to_write = versions if stored is None else versions[-1:]
-            for resource in versions[:len(versions) - len(to_write)]:
-                assert stored is not None
-                report.items.append(LoadedItem(stored.reference, stored.version_id, Change.HISTORY,
-                                               resource.location))
-            for resource in to_write:
-                outcome = writer.update(resource.data, resource_id)
-                report.items.append(LoadedItem(outcome.version.reference, outcome.version.version_id,
-                                               _change(outcome.created, outcome.changed), resource.location))
+        organizations = trust_organizations()
+        outcomes = writer.update_many([(organization, organization["id"]) for organization in organizations])
+        report.items.extend(LoadedItem(outcome.version.reference, outcome.version.version_id,
+                                       _change(outcome.created, outcome.changed), None) for outcome in outcomes)
+        for start in range(0, len(groups), BATCH):
+            _store_batch(writer, groups[start:start + BATCH], report)
     return report
+
+
+#: Resources written per batch (``Writer.update_many``): a few statements each, whatever the size.
+BATCH: Final = 500
+
+
+def _store_batch(writer: Writer, groups: list[tuple[str, list[loader.LoadedResource]]], report: LoadReport) -> None:
+    """One batch of resources, reported in the order of one-by-one writes."""
+    stored = writer.latest_many("PlanDefinition", [resource_id for resource_id, _versions in groups])
+    planned: list[tuple[JsonDict, str]] = []
+    #: Per report item: a finished item (history), or where its outcome will be in ``planned``.
+    items: list[LoadedItem | tuple[int, str | None]] = []
+    for resource_id, versions in groups:
+        latest = stored.get(resource_id)
+        to_write = versions if latest is None else versions[-1:]
+        for resource in versions[:len(versions) - len(to_write)]:
+            assert latest is not None
+            items.append(LoadedItem(latest.reference, latest.version_id, Change.HISTORY, resource.location))
+        for resource in to_write:
+            items.append((len(planned), resource.location))
+            planned.append((resource.data, resource_id))
+    outcomes = writer.update_many(planned)
+    for item in items:
+        if isinstance(item, tuple):
+            outcome, location = outcomes[item[0]], item[1]
+            item = LoadedItem(outcome.version.reference, outcome.version.version_id,
+                              _change(outcome.created, outcome.changed), location)
+        report.items.append(item)
 
 
 def _change(created: bool, changed: bool) -> Change:
