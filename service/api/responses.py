@@ -6,7 +6,7 @@ from fastapi.responses import Response
 from ..problems import Problem
 from ..store import StoredVersion
 from . import bundles
-from .formats import fhir_response
+from .formats import JSON, fhir_response, is_pretty, response_format
 from .headers import Return, prefer_return, version_headers
 from .outcomes import issue, outcome, problem_issue
 from .subsetting import apply, requested_subset
@@ -21,10 +21,18 @@ def query_parameters(request: Request, extra: list[tuple[str, str]] | None = Non
 
 
 def resource_response(request: Request, version: StoredVersion) -> Response:
-    """A stored version, cut down by _summary/_elements, with its ETag and Last-Modified."""
-    assert version.resource is not None
-    return fhir_response(request, apply(version.resource, requested_subset(request)),
-                         headers=version_headers(version))
+    """A stored version, cut down by _summary/_elements, with its ETag and Last-Modified.
+
+    When the client wants the whole resource as compact JSON, the answer is the stored text
+    itself (the store keeps exactly ``to_json(resource, pretty=False)``), sent without parsing it.
+    """
+    assert version.content is not None
+    subset = requested_subset(request)
+    headers = version_headers(version)
+    media_type = response_format(request)
+    if media_type == JSON and not is_pretty(request) and subset.whole:
+        return Response(version.content.encode("utf-8"), headers=headers, media_type=f"{JSON}; charset=utf-8")
+    return fhir_response(request, apply(version.resource, subset), headers=headers, media_type=media_type)
 
 
 def written(request: Request, version: StoredVersion, status: int, warnings: list[Problem],

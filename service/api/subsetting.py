@@ -29,6 +29,11 @@ class Subset:
     def count_only(self) -> bool:
         return self.summary == "count"
 
+    @property
+    def whole(self) -> bool:
+        """Nothing is cut: ``apply`` gives back the resource unchanged."""
+        return self.elements is None and self.summary not in ("true", "text", "data")
+
 
 def requested_subset(request: Request) -> Subset:
     """The _summary and _elements of a request; 400 for an unknown _summary mode."""
