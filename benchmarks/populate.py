@@ -1,18 +1,15 @@
-"""Filling a store with many pathways fast, for the API benchmark, from the store's own parts.
+"""Filling a store with many pathways fast, for the API benchmark, through the store's batch writes.
 
-``Writer.create`` writes one resource at a time (a statement for the version, one for its search
-rows, the same again for its audit Provenance): about 2-5 ms a pathway, so several minutes for
-100,000. The benchmark instead writes large batches, each one ``Store.write()`` transaction (the
-store's clock, transaction number, lastUpdated and agent), and inserts for every resource exactly
-the rows ``Writer.create`` would make, built by the store's own functions: the version stamped by
-``content.stamp`` and serialised by ``content.to_text``, its rows from ``indexing.index_rows``, and
-its ``audit.provenance`` record with its rows, in the same order: the versions with one
-``executemany`` (keys returned in order), the search rows with another (``COPY`` on PostgreSQL).
+``bulk_create`` writes large batches, each one ``Store.write()`` transaction (the store's clock,
+transaction number, lastUpdated and agent), with ``Writer.create_many``: for every resource exactly
+the rows ``Writer.create`` makes (they share the code), in a few statements per batch. The runner
+builds batches in several processes with ``prepare`` (``store.prepare_creates``, which needs no
+database) and inserts them with ``insert_prepared`` (``Writer.insert_batch``).
 
-That is a copy of ``Writer._write``'s logic, which another engineer may change, so ``check`` writes
-the same resources both ways into two scratch stores (SQLite, then PostgreSQL) and compares every
-table of the schema; the runner refuses to measure (and says why) if they differ. What is measured
-as *ingest* is the real path (``loader.load`` then ``transfer.store_loaded``), never this one.
+``check`` still writes the same resources both ways (one ``Writer.create`` at a time, and
+``bulk_create``) into two scratch stores and compares every table of the schema; the runner refuses
+to measure (and says why) if they differ. What is measured as *ingest* is the real path
+(``loader.load`` then ``transfer.store_loaded``), never this one.
 """
 
 import itertools
@@ -23,17 +20,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from service.store import Store
-from service.store.audit import AUDIT_TYPE, Activity, provenance
-from service.store.content import stamp, to_text
-from service.store.indexing import index_rows
-from service.store.records import StoredVersion
+from service.store.audit import AUDIT_TYPE, Agent
 from service.store.schema import metadata, resource_version, search_index
-from service.store.store import new_id
+from service.store.store import Batch, Writer, prepare_creates
 
 BATCH = 5000
+
+#: What ``prepare`` hands back (picklable, so it can be built in another process).
+Prepared = Batch
 
 
 def bulk_create(store: Store, resources: Iterable[dict[str, Any]], batch: int = BATCH) -> int:
@@ -42,63 +39,19 @@ def bulk_create(store: Store, resources: Iterable[dict[str, Any]], batch: int = 
     iterator = iter(resources)
     while chunk := list(itertools.islice(iterator, batch)):
         with store.write() as writer:
-            _insert(writer, chunk)
+            writer.create_many([(resource, resource["id"]) for resource in chunk])
         count += len(chunk)
     return count
 
 
-Prepared = tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]
+def prepare(resources: list[dict[str, Any]], txn: int, last_updated: str, agent: Agent) -> Prepared:
+    """The rows ``Writer.create`` makes for each resource, in its order, for the write ``txn``."""
+    return prepare_creates(resources, txn, last_updated, agent)
 
 
-def prepare(resources: list[dict[str, Any]], txn: int, last_updated: str, agent: Any) -> Prepared:
-    """The rows ``Writer.create`` makes for each resource, in its order: (version rows, their index rows).
-
-    Index rows carry ``version_pk`` 0 until the versions are inserted (``insert_prepared``).
-    """
-    entries: list[tuple[str, str, dict[str, Any]]] = []
-    for resource in resources:
-        resource_type, resource_id = resource["resourceType"], resource["id"]
-        stamped = stamp(resource, resource_id, 1, last_updated)
-        entries.append((resource_type, resource_id, stamped))
-        if resource_type != AUDIT_TYPE:
-            version = StoredVersion(resource_type, resource_id, 1, last_updated, "POST", stamped)
-            audit_id = new_id()
-            record = stamp(provenance(version, Activity.CREATE, agent), audit_id, 1, last_updated)
-            entries.append((AUDIT_TYPE, audit_id, record))
-    rows = [
-        {"txn": txn, "resource_type": resource_type, "resource_id": resource_id, "version_id": 1,
-         "last_updated": last_updated, "method": "POST", "deleted": False, "content": to_text(stamped)}
-        for resource_type, resource_id, stamped in entries
-    ]
-    return rows, [index_rows(0, resource_type, stamped) for resource_type, _id, stamped in entries]
-
-
-def insert_prepared(writer: Any, prepared: Prepared) -> None:
-    """Insert prepared rows in the writer's transaction, each index row given its version's key."""
-    connection = writer._connection  # noqa: SLF001 (benchmarks only; see the module docstring)
-    rows, indexes = prepared
-    statement = insert(resource_version).returning(resource_version.c.pk, sort_by_parameter_order=True)
-    keys = connection.execute(statement, rows).scalars().all()
-    index = []
-    for pk, entry_rows in zip(keys, indexes, strict=True):
-        for row in entry_rows:
-            row["version_pk"] = pk
-            index.append(row)
-    if not index:
-        return
-    if connection.dialect.name == "postgresql":
-        # The same rows, sent with COPY: several times faster than an INSERT per row.
-        columns = [column.name for column in search_index.columns]
-        cursor = connection.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {search_index.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in index:
-                copy.write_row([row[name] for name in columns])
-    else:
-        connection.execute(insert(search_index), index)
-
-
-def _insert(writer: Any, resources: list[dict[str, Any]]) -> None:
-    insert_prepared(writer, prepare(resources, writer.txn, writer.last_updated, writer.agent))
+def insert_prepared(writer: Writer, prepared: Prepared) -> None:
+    """Insert prepared rows in the writer's transaction (the one whose txn they were prepared for)."""
+    writer.insert_batch(prepared)
 
 
 def _snapshot(store: Store) -> dict[str, Any]:
