@@ -1,0 +1,280 @@
+"""The store's fast paths give the same answers as the slow ones they replace.
+
+- A read sends the stored text: byte for byte what re-serialising the parsed resource gives.
+- Visibility is recorded on the row (``superseded_txn``): every snapshot sees what it saw before.
+- Batch writes (``Writer.update_many``, ``create_many``) make exactly the rows of one-by-one writes.
+- Upgrading a database made by the first schema keeps its content and fills the new column in.
+"""
+
+import copy
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import simplejson
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select, text
+
+from service.fhirformat import to_json
+from service.store import Store, parse_search
+from service.store.audit import AUDIT_TYPE
+from service.store.engine import IMMEDIATE, MIGRATIONS, make_engine, pool_size
+from service.store.schema import resource_version, search_index
+
+from .conftest import minimal_pathway
+from .stores import ServerThread, bearer, database, database_url  # noqa: F401  (fixture)
+
+
+def _precise(**overrides: Any) -> dict:
+    """A pathway with a decimal written with trailing zeros, an exponent, and text beyond ASCII."""
+    resource = minimal_pathway(**overrides)
+    resource["action"][0]["timingDuration"] = {"value": Decimal("2.50"), "unit": "d",
+                                               "system": "http://unitsofmeasure.org", "code": "d"}
+    resource["extension"].append({"url": "http://example.org/x", "valueDecimal": Decimal("1.0E+2")})
+    resource["description"] = "Café review – “day 10” ✓ \\ \" / \u2028"
+    return resource
+
+
+def test_a_read_sends_the_stored_bytes_which_are_what_the_slow_path_renders(database_url: str,  # noqa: F811
+                                                                            tmp_path: Path) -> None:
+    with ServerThread(database_url) as server, httpx.Client(base_url=server.base, headers=bearer()) as client:
+        put = client.put("/PlanDefinition/precise", content=to_json(_precise(id="precise")),
+                         headers={"Content-Type": "application/fhir+json"})
+        assert put.status_code == 201, put.text
+        fast = client.get("/PlanDefinition/precise")
+        stored = server.store.read("PlanDefinition", "precise")
+        assert fast.status_code == 200
+        assert fast.content == stored.content.encode("utf-8")  # the stored text itself...
+        assert fast.content == to_json(stored.resource, pretty=False)  # ...is what rendering the dict gives
+        assert fast.headers["content-type"] == "application/fhir+json; charset=utf-8"
+        assert fast.headers["etag"] == 'W/"1"'
+        assert b'"value":2.50' in fast.content and b'"valueDecimal":1.0E+2' in fast.content
+        # Everything else still goes through the dict, with the decimals kept.
+        pretty = client.get("/PlanDefinition/precise", params={"_pretty": "true"})
+        assert simplejson.loads(pretty.content, use_decimal=True) == stored.resource
+        assert b'"value": 2.50' in pretty.content
+        summary_false = client.get("/PlanDefinition/precise", params={"_summary": "false"})
+        assert summary_false.content == fast.content
+        elements = client.get("/PlanDefinition/precise", params={"_elements": "title"}).json()
+        assert "action" not in elements and elements["meta"]["tag"][-1]["code"] == "SUBSETTED"
+        xml = client.get("/PlanDefinition/precise", params={"_format": "xml"})
+        assert xml.headers["content-type"].startswith("application/fhir+xml") and b'value="2.50"' in xml.content
+        assert client.get("/PlanDefinition/precise/_history/1").content == fast.content
+
+
+def test_the_parsed_resource_keeps_decimals_and_is_parsed_once(database_url: str) -> None:  # noqa: F811
+    store = Store.open(database_url)
+    with store.write() as writer:
+        writer.update(_precise(id="precise"), "precise")
+    version = store.read("PlanDefinition", "precise")
+    assert "resource" not in version.__dict__  # not parsed by the read
+    assert version.resource["action"][0]["timingDuration"]["value"] == Decimal("2.50")
+    assert str(version.resource["action"][0]["timingDuration"]["value"]) == "2.50"
+    assert version.resource is version.resource
+    store.close()
+
+
+def _visible(store: Store, snapshot: int) -> dict[str, int]:
+    page = store.search(parse_search("PlanDefinition", [("_snapshot", str(snapshot)), ("_count", "50")]))
+    return {version.resource_id: version.version_id for version in page.versions}
+
+
+def test_superseded_versions_are_invisible_from_the_snapshot_that_superseded_them(
+        database_url: str) -> None:  # noqa: F811
+    store = Store.open(database_url)
+    txns = []
+    with store.write() as writer:  # a: v1; b: v1 and v2 in one transaction
+        writer.update(minimal_pathway(id="a"), "a")
+        writer.update_many([(minimal_pathway(id="b"), "b"), (minimal_pathway(id="b", title="B2"), "b")])
+        txns.append(writer.txn)
+    with store.write() as writer:  # a: v2
+        writer.update(minimal_pathway(id="a", title="A2"), "a")
+        txns.append(writer.txn)
+    with store.write() as writer:  # a: deleted (v3)
+        writer.delete("PlanDefinition", "a")
+        txns.append(writer.txn)
+    with store.write() as writer:  # a: back (v4)
+        writer.update(minimal_pathway(id="a", title="A4"), "a")
+        txns.append(writer.txn)
+    first, second, third, fourth = txns
+    assert _visible(store, first - 1) == {}
+    assert _visible(store, first) == {"a": 1, "b": 2}
+    assert _visible(store, second) == {"a": 2, "b": 2}
+    assert _visible(store, third) == {"b": 2}
+    assert _visible(store, fourth) == {"a": 4, "b": 2}
+    title = parse_search("PlanDefinition", [("title:exact", "A2"), ("_snapshot", str(second))])
+    assert [v.resource_id for v in store.search(title).versions] == ["a"]
+    later = parse_search("PlanDefinition", [("title:exact", "A2"), ("_snapshot", str(third))])
+    assert store.search(later).total == 0
+    with store.engine.connect() as connection:
+        rows = connection.execute(select(resource_version.c.resource_id, resource_version.c.version_id,
+                                         resource_version.c.superseded_txn)
+                                  .where(resource_version.c.resource_type == "PlanDefinition")).all()
+    assert sorted(tuple(row) for row in rows) == [
+        ("a", 1, second), ("a", 2, third), ("a", 3, fourth), ("a", 4, None), ("b", 1, first), ("b", 2, None)]
+    store.close()
+
+
+def test_a_long_search_value_is_matched_whole_not_by_its_indexed_prefix(database_url: str) -> None:  # noqa: F811
+    store = Store.open(database_url)
+    stem = "http://example.org/" + "x" * 200
+    with store.write() as writer:
+        for suffix in ("one", "two"):
+            writer.update(minimal_pathway(id=f"long-{suffix}", url=f"{stem}/{suffix}"), f"long-{suffix}")
+    for suffix in ("one", "two"):
+        found = store.search(parse_search("PlanDefinition", [("url", f"{stem}/{suffix}")]))
+        assert [v.resource_id for v in found.versions] == [f"long-{suffix}"]
+    assert store.search(parse_search("PlanDefinition", [("url", stem)])).total == 0
+    assert store.search(parse_search("PlanDefinition", [("url", stem[:127])])).total == 0
+    store.close()
+
+
+def _rows(store: Store) -> dict[str, Any]:
+    """Every row of both tables, without what differs between two writes of the same content
+    (keys, transaction numbers, times, the audit records' own ids)."""
+    with store.engine.connect() as connection:
+        versions = connection.execute(select(resource_version).order_by(resource_version.c.pk)).all()
+        index = connection.execute(select(search_index)).all()
+    position = {row.pk: number for number, row in enumerate(versions)}
+    txns = sorted({row.txn for row in versions})
+
+    def content(row: Any) -> Any:
+        if row.content is None:
+            return None
+        data = json.loads(row.content)
+        data["meta"].pop("lastUpdated")
+        data.pop("recorded", None)
+        if row.resource_type == AUDIT_TYPE:
+            data.pop("id")
+        return data
+
+    def relative(txn: int | None) -> int | None:
+        return None if txn is None else txns.index(txn)
+
+    return {
+        "versions": [(row.resource_type, None if row.resource_type == AUDIT_TYPE else row.resource_id,
+                      row.version_id, row.method, row.deleted, relative(row.txn), relative(row.superseded_txn),
+                      content(row)) for row in versions],
+        "index": sorted((position[row.version_pk], row.param, row.value, row.namespace, row.normalized, row.low,
+                         row.high) for row in index
+                        if row.param not in ("_lastUpdated", "recorded")
+                        and not (versions[position[row.version_pk]].resource_type == AUDIT_TYPE
+                                 and row.param == "_id")),
+    }
+
+
+def test_batch_writes_make_exactly_the_rows_of_one_by_one_writes(tmp_path: Path) -> None:
+    for backend in ("sqlite", "postgresql"):
+        with database(backend, tmp_path) as single_url, database(backend, tmp_path) as batch_url:
+            single, batch = Store.open(single_url), Store.open(batch_url)
+            first = [(minimal_pathway(id=f"p{n}", title=f"P{n}"), f"p{n}") for n in range(5)]
+            second = [
+                (minimal_pathway(id="p0", title="P0 changed"), "p0"),       # an update
+                (copy.deepcopy(first[1][0]), "p1"),                           # unchanged: no version
+                (minimal_pathway(id="new"), "new"),                          # a create...
+                (minimal_pathway(id="new", title="New 2"), "new"),           # ...and its next version
+                (minimal_pathway(id="p3", title="P3 back"), "p3"),           # recreated after its deletion
+                (_precise(id="precise"), "precise"),
+            ]
+            creates = [(minimal_pathway(id=f"c{n}"), f"c{n}") for n in range(3)]
+            with single.write() as writer:
+                one_by_one = [writer.update(resource, resource_id) for resource, resource_id in first]
+            with single.write() as writer:
+                writer.delete("PlanDefinition", "p3")
+            with single.write() as writer:
+                one_by_one += [writer.update(resource, resource_id) for resource, resource_id in second]
+                made = [writer.create(resource, resource_id) for resource, resource_id in creates]
+            with batch.write() as writer:
+                batched = writer.update_many(first)
+            with batch.write() as writer:
+                writer.delete("PlanDefinition", "p3")
+            with batch.write() as writer:
+                batched += writer.update_many(second)
+                made_many = writer.create_many(creates)
+            assert _rows(single) == _rows(batch), backend
+            assert ([(o.created, o.changed, o.version.version_id) for o in one_by_one]
+                    == [(o.created, o.changed, o.version.version_id) for o in batched])
+            assert ([(v.reference, v.version_id, v.method) for v in made]
+                    == [(v.reference, v.version_id, v.method) for v in made_many])
+            assert batched[-1].version.resource == batch.read("PlanDefinition", "precise").resource
+            single.close()
+            batch.close()
+
+
+def _at_first_revision(url: str) -> None:
+    """A database as the first schema (revision 0001) made it, before ``superseded_txn``."""
+    engine = make_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect().execution_options(**{IMMEDIATE: True}) as connection, connection.begin():
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    engine.dispose()
+
+
+def test_upgrading_a_first_schema_database_keeps_its_content_and_fills_in_visibility(
+        database_url: str) -> None:  # noqa: F811
+    _at_first_revision(database_url)
+    # Versions as the store wrote them under 0001: a (v1 then v2, txns 1 and 2), b (v1, deleted at txn 3).
+    rows = [
+        (1, "a", 1, "PUT", False, {"resourceType": "PlanDefinition", "id": "a", "status": "active", "title": "A1"}),
+        (2, "a", 2, "PUT", False, {"resourceType": "PlanDefinition", "id": "a", "status": "active", "title": "A2",
+                                   "version": "2.50"}),
+        (1, "b", 1, "PUT", False, {"resourceType": "PlanDefinition", "id": "b", "status": "draft"}),
+        (3, "b", 2, "DELETE", True, None),
+    ]
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE clock SET txn = 3, last_updated = '2025-01-01T00:00:03.000000Z'"))
+        for txn, resource_id, version_id, method, deleted, resource in rows:
+            if resource is not None:
+                resource["meta"] = {"versionId": str(version_id),
+                                    "lastUpdated": f"2025-01-01T00:00:0{txn}.000000Z"}
+            pk = connection.execute(text(
+                "INSERT INTO resource_version (txn, resource_type, resource_id, version_id, last_updated, method, "
+                "deleted, content) VALUES (:txn, 'PlanDefinition', :id, :version, :updated, :method, :deleted, "
+                ":content) RETURNING pk"),
+                {"txn": txn, "id": resource_id, "version": version_id, "updated": f"2025-01-01T00:00:0{txn}.000000Z",
+                 "method": method, "deleted": deleted,
+                 "content": None if resource is None else to_json(resource, pretty=False).decode()}).scalar_one()
+            if resource is not None:
+                connection.execute(text("INSERT INTO search_index (version_pk, param, value) VALUES (:pk, 'status', "
+                                        ":status)"), {"pk": pk, "status": resource["status"]})
+    engine.dispose()
+
+    store = Store.open(database_url)
+    with store.engine.connect() as connection:
+        found = connection.execute(select(resource_version.c.resource_id, resource_version.c.version_id,
+                                          resource_version.c.superseded_txn)).all()
+    assert sorted(tuple(row) for row in found) == [("a", 1, 2), ("a", 2, None), ("b", 1, 3), ("b", 2, None)]
+    assert store.read("PlanDefinition", "a").resource["title"] == "A2"
+    assert store.vread("PlanDefinition", "a", 1).resource["title"] == "A1"
+    assert _visible(store, 1) == {"a": 1, "b": 1}
+    assert _visible(store, 2) == {"a": 2, "b": 1}
+    assert _visible(store, 3) == {"a": 2}
+    assert store.search(parse_search("PlanDefinition", [("status", "active")])).total == 1
+    with store.write() as writer:  # and it writes on as usual
+        writer.update({"resourceType": "PlanDefinition", "id": "a", "status": "retired"}, "a")
+    assert _visible(store, 4) == {"a": 3}
+    store.close()
+
+
+def test_the_pool_size_comes_from_the_environment_and_is_checked(monkeypatch: Any, tmp_path: Path) -> None:
+    monkeypatch.delenv("HARMONISE_DB_POOL_SIZE", raising=False)
+    assert pool_size() == 10
+    monkeypatch.setenv("HARMONISE_DB_POOL_SIZE", "4")
+    assert pool_size() == 4
+    engine = make_engine(f"sqlite:///{tmp_path / 'pool.db'}")
+    assert (engine.pool.size(), engine.pool._max_overflow) == (4, 0)  # noqa: SLF001
+    engine.dispose()
+    for bad in ("0", "many", "-3"):
+        monkeypatch.setenv("HARMONISE_DB_POOL_SIZE", bad)
+        try:
+            pool_size()
+        except ValueError as exc:
+            assert "HARMONISE_DB_POOL_SIZE" in str(exc)
+        else:
+            raise AssertionError(f"{bad} was accepted")
