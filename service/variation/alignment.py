@@ -267,6 +267,12 @@ _BOTH_UNMATCHED = 2 * UNMATCHED_COST
 _CLEAR = 1e-9
 
 
+def could_pair(costs: np.ndarray) -> np.ndarray:
+    """Where a point could be paired with a single reference point: where ``single_match`` of a
+    list holding it could return anything but -1 (its cost is not above twice the unmatched cost)."""
+    return costs < _BOTH_UNMATCHED + _CLEAR
+
+
 def single_match(costs: list[float]) -> int | None:
     """``align`` against a single reference point, where it is certain without the solver.
 

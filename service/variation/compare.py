@@ -25,7 +25,7 @@ from .. import terminology
 from ..conventions import SCHEDULED_CONTACT_MODES, TRUSTS
 from ..pathway import Pathway
 from ..register import Dimension, RegisterEntry
-from .alignment import MAX_TIMING_COST, Aligner, Reference, Span, single_match, stack, timing_cost
+from .alignment import MAX_TIMING_COST, Aligner, Reference, Span, could_pair, single_match, stack, timing_cost
 from .reference import Occurrence, ReferenceStep, consensus_steps, guideline_steps, occurrences
 from .report import (
     AlignedStep,
@@ -551,15 +551,22 @@ def compare_topic(
         with_extras, min_share=0, key_prefix="extra-", aligner=aligner,
         rows={ods: extra_rows[ods] for ods in with_extras},
     )
-    positions = {ods: extra_rows[ods][0].tolist() for ods in with_extras}
+    # Every trust's extra occurrences, as rows of the aligner and as a span of one array.
+    names = list(with_extras)
+    extra_index = np.concatenate([extra_rows[ods][0] for ods in names]) if names else np.empty(0, np.intp)
+    bounds = np.cumsum([0] + [len(with_extras[ods]) for ods in names]).tolist()
+    owner = np.repeat(np.arange(len(names)), np.diff(bounds)) if names else np.empty(0, np.intp)
     for step in extra_steps:
         step_cells = {}
         prepared_step = Prepared.of(aligner, [step])
-        costs = prepared_step.reference.matrix[:, 0].tolist()
-        for ods, extra in with_extras.items():  # a trust without extra steps has no cell here
+        costs = prepared_step.reference.matrix[extra_index, 0]
+        # Only a trust with an occurrence that could pair gets a cell (a trust without extra
+        # steps has none here); for the others align_to_reference(extra, [step]) pairs nothing.
+        for t in np.unique(owner[could_pair(costs)]).tolist():
+            ods, extra = names[t], with_extras[names[t]]
             # align_to_reference(extra, [step]): against one point, the cheapest occurrence (if
             # cheap enough) pairs, and the other occurrences of its step stay with it.
-            single = single_match([costs[row] for row in positions[ods]])
+            single = single_match(costs[bounds[t]:bounds[t + 1]].tolist())
             if single is None:  # a tie: the solver's own order decides
                 aligned = align_to_reference(
                     extra, [step], aligner=aligner, rows=extra_rows[ods], prepared=prepared_step
