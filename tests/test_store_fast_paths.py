@@ -278,3 +278,25 @@ def test_the_pool_size_comes_from_the_environment_and_is_checked(monkeypatch: An
             assert "HARMONISE_DB_POOL_SIZE" in str(exc)
         else:
             raise AssertionError(f"{bad} was accepted")
+
+
+def test_a_search_splices_the_stored_bytes_into_what_the_slow_path_renders(database_url: str) -> None:  # noqa: F811
+    with ServerThread(database_url) as server, httpx.Client(base_url=server.base, headers=bearer()) as client:
+        for number in range(3):
+            resource = _precise(id=f"precise-{number}", title=f"Precise {number}")
+            assert client.put(f"/PlanDefinition/precise-{number}", content=to_json(resource),
+                              headers={"Content-Type": "application/fhir+json"}).status_code == 201
+        params = {"title": "precise", "_count": "2", "unknown": "x\\u0000"}
+        fast = client.get("/PlanDefinition", params=params)
+        assert fast.status_code == 200 and fast.headers["content-type"] == "application/fhir+json; charset=utf-8"
+        bundle = simplejson.loads(fast.content, use_decimal=True)
+        assert fast.content == to_json(bundle, pretty=False)  # exactly what rendering the dict gives
+        assert bundle["total"] == 3 and bundle["entry"][-1]["search"]["mode"] == "outcome"
+        for entry in bundle["entry"][:2]:
+            stored = server.store.read("PlanDefinition", entry["resource"]["id"])
+            assert entry["resource"] == stored.resource
+            assert stored.content.encode("utf-8") in fast.content
+        pretty = client.get("/PlanDefinition", params={**params, "_pretty": "true"})
+        assert simplejson.loads(pretty.content, use_decimal=True)["entry"] == bundle["entry"]
+        summary = client.get("/PlanDefinition", params={**params, "_summary": "true"}).json()
+        assert summary["entry"][0]["resource"]["meta"]["tag"][-1]["code"] == "SUBSETTED"

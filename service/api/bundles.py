@@ -5,7 +5,9 @@ and ``_offset``: following ``next`` reads the same frozen result set, so a clien
 the end sees each match exactly once even while others write.
 """
 
+import re
 from collections.abc import Sequence
+from typing import Final
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -51,17 +53,38 @@ def page_links(path_url: str, params: Sequence[tuple[str, str]], page: Page) -> 
     return links
 
 
+def stored_placeholder(number: int) -> str:
+    """Stands in a Bundle for the stored text of its ``number``-th resource (see ``splice_stored``):
+    NUL cannot occur in stored content, so the placeholder cannot clash with it."""
+    return f"\x00{number}\x00"
+
+
+#: A placeholder as compact JSON writes it.
+_PLACED: Final = re.compile(rb'"\\u0000([0-9]+)\\u0000"')
+
+
+def splice_stored(body: bytes, page: Page) -> bytes:
+    """Compact JSON of a Bundle built with ``stored=True``, each placeholder replaced by the stored
+    text of its version: the bytes rendering the parsed resources would give, without parsing them."""
+    contents = [version.content for version in page.versions]
+    return _PLACED.sub(lambda match: contents[int(match.group(1))].encode("utf-8"), body)  # type: ignore[union-attr]
+
+
 def searchset(request: Request, resource_type: str, params: Sequence[tuple[str, str]], page: Page,
-              subset: Subset, notes: Sequence[JsonDict] = ()) -> JsonDict:
-    """A searchset Bundle; ``notes`` (issues about the search itself) go in an outcome entry."""
+              subset: Subset, notes: Sequence[JsonDict] = (), stored: bool = False) -> JsonDict:
+    """A searchset Bundle; ``notes`` (issues about the search itself) go in an outcome entry.
+
+    With ``stored``, each resource is a placeholder for its stored text, for ``splice_stored``.
+    """
     bundle: JsonDict = {"resourceType": "Bundle", "type": "searchset"}
     if page.total is not None:
         bundle["total"] = page.total
     bundle["link"] = page_links(f"{base_url(request)}/{resource_type}", params, page)
     bundle["entry"] = [
-        {"fullUrl": full_url(request, version), "resource": apply(version.resource, subset),
+        {"fullUrl": full_url(request, version),
+         "resource": stored_placeholder(number) if stored else apply(version.resource, subset),
          "search": {"mode": "match"}}
-        for version in page.versions if version.resource is not None
+        for number, version in enumerate(page.versions) if version.content is not None
     ]
     if notes:
         bundle["entry"].append({"resource": {"resourceType": "OperationOutcome", "issue": list(notes)},

@@ -11,13 +11,14 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ..fhirformat import to_json
 from ..store import Store, parse_search
 from ..store.dates import date_range
 from ..store.errors import InvalidSearch
 from . import bundles
 from .auth import reads
 from .dependencies import BodyDep, StoreDep
-from .formats import FORM, fhir_response
+from .formats import FORM, JSON, fhir_response, is_pretty, response_format
 from .headers import strict_handling
 from .outcomes import error, issue
 from .registry import Interaction, require
@@ -39,7 +40,14 @@ def _search(request: Request, store: Store, resource_type: str, params: list[tup
     used = [(name, value) for name, value in params if name not in query.ignored]
     notes = [issue("warning", "not-supported", f"the search parameter '{name}' is not supported and was ignored "
                    "(send Prefer: handling=strict to have it refused)") for name in query.ignored]
-    return fhir_response(request, bundles.searchset(request, resource_type, used, page, subset, notes))
+    media_type = response_format(request)
+    if media_type == JSON and not is_pretty(request) and subset.whole:
+        # The resources' stored text goes into the Bundle as it is (see responses.resource_response).
+        bundle = bundles.searchset(request, resource_type, used, page, subset, notes, stored=True)
+        return Response(bundles.splice_stored(to_json(bundle, pretty=False), page),
+                        media_type=f"{JSON}; charset=utf-8")
+    return fhir_response(request, bundles.searchset(request, resource_type, used, page, subset, notes),
+                         media_type=media_type)
 
 
 @router.get("/{resource_type}")
