@@ -7,6 +7,7 @@ naming its file and element path. Nothing here writes anywhere.
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,8 +35,13 @@ class LoadedResource:
     #: Index of the Bundle entry it came from, or None for a file holding one resource.
     entry: int | None
     data: JsonDict
-    plan: PlanDefinition
     pathway: Pathway
+
+    @cached_property
+    def plan(self) -> PlanDefinition:
+        """The R4B model of ``data``, built again when first asked for: it was validated on loading, but
+        holding every loaded file's model would cost memory and garbage-collector time for no reader."""
+        return PlanDefinition.model_validate(self.data)
 
     @property
     def location(self) -> str:
@@ -197,7 +203,7 @@ def load_bytes(data: bytes, name: str) -> tuple[list[LoadedResource], list[Probl
                 path = prefix + path.removeprefix("PlanDefinition")
             problems.append(problem.model_copy(update={"file": name, "path": path}))
         if plan is not None and pathway is not None:
-            loaded.append(LoadedResource(name, entry, resource, plan, pathway))
+            loaded.append(LoadedResource(name, entry, resource, pathway))
     return loaded, problems
 
 
