@@ -4,6 +4,7 @@ One bad file never stops the others: every problem is collected and returned tog
 naming its file and element path. Nothing here writes anywhere.
 """
 
+import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -224,7 +225,13 @@ def load_file(path: Path) -> tuple[list[LoadedResource], list[Problem]]:
         if refusal is not None:
             return [], [error(refusal, rule="format").located(name)]
         with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)  # a file that grew since it was measured is still cut off
+            # Read what the file holds now, plus a byte to see whether it grew since it was measured (asking
+            # for the whole limit at once would allocate it for every file). One that grew is read on, and
+            # still cut off at the limit.
+            size = min(os.fstat(file.fileno()).st_size, MAX_FILE_BYTES)
+            data = file.read(size + 1)
+            if size < len(data) <= MAX_FILE_BYTES:
+                data += file.read(MAX_FILE_BYTES + 1 - len(data))
     except OSError as exc:
         return [], [error(f"cannot read the file: {exc.strerror}", rule="format").located(name)]
     if len(data) > MAX_FILE_BYTES:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from fhir.resources.R4B.plandefinition import PlanDefinition, PlanDefinitionAction
@@ -38,14 +39,22 @@ class Window:
         return Window(self.earliest + low, self.latest + high)
 
     def occurrence(self) -> Occurrence:
-        total = self.earliest + self.latest
-        # The nominal day is the middle, rounded halves up: floor(total / 2 + 1/2).
-        day = (total + 1) // 2 if isinstance(total, int) else units.round_days(total / 2)
-        return Occurrence(
-            earliest=round(float(self.earliest), 4),
-            latest=round(float(self.latest), 4),
-            day=day,
-        )
+        return _occurrence(self.earliest, self.latest)
+
+
+@lru_cache(maxsize=4096)
+def _occurrence(earliest: Days, latest: Days) -> Occurrence:
+    """The occurrence of a window; shared, as Occurrences are immutable and pathways repeat the same days.
+
+    An int and a Fraction of equal value are one key, and give the same Occurrence.
+    """
+    total = earliest + latest
+    # The nominal day is the middle, rounded halves up: floor(total / 2 + 1/2), in whole numbers.
+    if isinstance(total, int):
+        day = (total + 1) // 2
+    else:
+        day = (total.numerator + total.denominator) // (2 * total.denominator)
+    return Occurrence(earliest=round(float(earliest), 4), latest=round(float(latest), 4), day=day)
 
 
 #: Units whose length in days is whole, as ints (the others stay exact Fractions).

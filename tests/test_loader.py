@@ -123,3 +123,24 @@ def test_a_resource_of_another_type_is_skipped_with_a_warning(tmp_path: Path) ->
     loaded, problems = loader.load_file(write_json(tmp_path / "org.json", {"resourceType": "Organization"}))
     assert loaded == []
     assert [(p.severity, p.rule) for p in problems] == [(Severity.WARNING, "resource-type")]
+
+
+@pytest.mark.parametrize(("limit", "loads"), [(400, False), (100_000, True)])
+def test_a_file_that_grew_after_its_size_was_taken_is_read_on_to_the_end_or_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int, loads: bool
+) -> None:
+    path = write_json(tmp_path / "growing.json", minimal_pathway(title="x" * 500))
+    real_fstat = os.fstat
+
+    def fstat_when_it_was_small(fd: int) -> os.stat_result:
+        measured = real_fstat(fd)
+        return os.stat_result((*measured[:6], 10, *measured[7:]))  # st_size: 10 bytes
+
+    monkeypatch.setattr(loader, "MAX_FILE_BYTES", limit)
+    monkeypatch.setattr(loader, "_refusal", lambda _path: None)
+    monkeypatch.setattr(os, "fstat", fstat_when_it_was_small)
+    loaded, problems = loader.load_file(path)
+    if loads:
+        assert [r.pathway.title for r in loaded] == ["x" * 500]
+    else:
+        assert loaded == [] and "limit" in problems[0].message
