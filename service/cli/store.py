@@ -171,6 +171,8 @@ def serve(
     Reads are open; writes need a bearer token from `harmonise token` (see docs/security.md).
     Without HARMONISE_JWT_SECRET or HARMONISE_JWT_SECRET_FILE, tokens are signed with a random
     key made once and kept in .harmonise-secret beside the SQLite database.
+    On PostgreSQL each process keeps HARMONISE_DB_POOL_SIZE connections (default 10); a request
+    waits up to 30 s for a free one.
     """
     import uvicorn  # noqa: PLC0415  (only this command needs the server)
 
