@@ -141,6 +141,8 @@ def to_json(resource: JsonDict, *, pretty: bool = True) -> bytes:
 # --- model metadata ----------------------------------------------------------------------------
 
 _INTEGER_TYPES: Final = frozenset({"integer", "positiveInt", "unsignedInt", "integer64"})
+#: The primitive types whose XML value attribute ``_primitive_value`` converts; the others are strings in JSON.
+_CONVERTED_TYPES: Final = _INTEGER_TYPES | {"boolean", "decimal"}
 
 
 class _Element:
@@ -234,10 +236,20 @@ def _primitive_value(text: str, type_name: str, path: str) -> Any:
     return text
 
 
+_FHIR_PREFIX: Final = "{" + FHIR_NS + "}"
+
+
+def _name_of(tag: str) -> tuple[str, bool]:
+    """An element's local name, and whether it is in the FHIR namespace (what ``etree.QName`` tells, faster)."""
+    if tag.startswith(_FHIR_PREFIX):
+        return tag[len(_FHIR_PREFIX) :], True
+    return tag.partition("}")[2] if tag.startswith("{") else tag, False
+
+
 def _complex_from_xml(node: etree._Element, type_name: str, path: str, is_resource: bool = False) -> JsonDict:
     elements = _elements(type_name)
     result: JsonDict = {}
-    for attribute, value in node.attrib.items():
+    for attribute, value in node.items():
         if attribute == "id" and not is_resource:
             result["id"] = value
         elif attribute == "url" and type_name == "Extension":
@@ -247,23 +259,27 @@ def _complex_from_xml(node: etree._Element, type_name: str, path: str, is_resour
     counts: dict[str, int] = {}
     extras: dict[str, list[JsonDict | None]] = {}
     for child in node:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             continue  # comments: JSON has no place for them
-        qname = etree.QName(child)
-        name = qname.localname
+        name, in_fhir = _name_of(tag)
         element = elements.get(name)
-        if element is None or (qname.namespace != FHIR_NS and element.type_name != "xhtml"):
+        if element is None or (not in_fhir and element.type_name != "xhtml"):
             raise FormatError(f"unknown element <{name}> in {type_name}", f"{path}.{name}")
         index = counts.get(name, 0)
         counts[name] = index + 1
         if index and not element.is_list:
             raise FormatError(f"<{name}> may appear only once", f"{path}.{name}")
-        child_path = f"{path}.{name}[{index}]" if element.is_list else f"{path}.{name}"
-        value, extra = _element_from_xml(child, element, child_path)
         if element.is_list:
-            result.setdefault(name, []).append(value)
-            extras.setdefault(name, []).append(extra)
+            value, extra = _element_from_xml(child, element, f"{path}.{name}[{index}]")
+            if index:
+                result[name].append(value)
+                extras[name].append(extra)
+            else:
+                result[name] = [value]
+                extras[name] = [extra]
         else:
+            value, extra = _element_from_xml(child, element, f"{path}.{name}")
             if value is not None:
                 result[name] = value
             if extra is not None:
@@ -280,6 +296,8 @@ def _complex_from_xml(node: etree._Element, type_name: str, path: str, is_resour
 
 def _element_from_xml(child: etree._Element, element: _Element, path: str) -> tuple[Any, JsonDict | None]:
     """(value, primitive extension object or None) of one XML child element."""
+    if element.is_primitive and element.type_name != "xhtml":
+        return _primitive_from_xml(child, element, path)
     if element.type_name == "xhtml":
         if etree.QName(child).namespace != XHTML_NS:
             raise FormatError("the narrative <div> must be in the XHTML namespace", path)
@@ -289,17 +307,28 @@ def _element_from_xml(child: etree._Element, element: _Element, path: str) -> tu
         if len(inner) != 1:
             raise FormatError("must hold exactly one resource", path)
         return _resource_from_xml(inner[0], path), None
-    if not element.is_primitive:
-        return _complex_from_xml(child, element.type_name, path), None
+    return _complex_from_xml(child, element.type_name, path), None
+
+
+def _primitive_from_xml(child: etree._Element, element: _Element, path: str) -> tuple[Any, JsonDict | None]:
     raw = child.get("value")
-    value = None if raw is None else _primitive_value(raw, element.type_name, path)
+    if raw is None or element.type_name in _CONVERTED_TYPES:
+        value = None if raw is None else _primitive_value(raw, element.type_name, path)
+    else:
+        value = raw  # a string type: the attribute as it is
+    ident = child.get("id")
+    if ident is None and not len(child):  # most primitives: a value and nothing else
+        if value is None:
+            raise FormatError("element has no value and no extension", path)
+        return value, None
     extra: JsonDict = {}
-    if child.get("id") is not None:
-        extra["id"] = child.get("id")
+    if ident is not None:
+        extra["id"] = ident
     extensions = [c for c in child if isinstance(c.tag, str)]
     for index, ext in enumerate(extensions):
-        if etree.QName(ext).localname != "extension":
-            raise FormatError(f"a primitive element may hold only extensions, not <{etree.QName(ext).localname}>", path)
+        local_name = _name_of(ext.tag)[0]
+        if local_name != "extension":
+            raise FormatError(f"a primitive element may hold only extensions, not <{local_name}>", path)
         extra.setdefault("extension", []).append(_complex_from_xml(ext, "Extension", f"{path}.extension[{index}]"))
     if value is None and not extra:
         raise FormatError("element has no value and no extension", path)
