@@ -1,7 +1,7 @@
 """Peak memory (RSS) of ingest and of compare, each in a fresh process (run by ``benchmarks.run``).
 
 ``python -m benchmarks.memory ingest DATABASE_URL FOLDER...``: ``harmonise load``'s path
-(``loader.load`` then ``transfer.store_loaded``) on every file under the folders.
+(``transfer.store_files``) on every file under the folders.
 ``python -m benchmarks.memory compare FOLDER...``: ``harmonise compare --all``'s path (load,
 ``group_by_topic``, ``compare_topics``).
 
@@ -35,7 +35,7 @@ def _peak_mb() -> float:
 def main(argv: list[str]) -> dict:
     from service import loader  # noqa: PLC0415  (imported before the baseline is taken)
     from service.store import Store  # noqa: PLC0415
-    from service.store.transfer import store_loaded  # noqa: PLC0415
+    from service.store.transfer import Change, store_files  # noqa: PLC0415
     from service.variation.compare import TrustPathway  # noqa: PLC0415
     from service.variation.network import compare_topics, group_by_topic  # noqa: PLC0415
 
@@ -44,11 +44,9 @@ def main(argv: list[str]) -> dict:
     started = time.perf_counter()
     if kind == "ingest":
         store = Store.open(argv[1])
-        loaded = loader.load([Path(p) for p in argv[2:]])
-        result["after_load_mb"] = _rss_mb()
-        report = store_loaded(store, loaded)
+        report = store_files(store, [Path(p) for p in argv[2:]])
         store.close()
-        result["pathways"] = len(loaded.resources)
+        result["pathways"] = report.count(Change.CREATED)
         result["errors"] = sum(1 for p in report.problems if p.severity.value == "error")
     elif kind == "compare":
         loaded = loader.load([Path(p) for p in argv[1:]])

@@ -9,7 +9,7 @@ database) and inserts them with ``insert_prepared`` (``Writer.insert_batch``).
 ``check`` still writes the same resources both ways (one ``Writer.create`` at a time, and
 ``bulk_create``) into two scratch stores and compares every table of the schema; the runner refuses
 to measure (and says why) if they differ. What is measured as *ingest* is the real path
-(``loader.load`` then ``transfer.store_loaded``), never this one.
+(``transfer.store_files``), never this one.
 """
 
 import itertools

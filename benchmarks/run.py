@@ -213,14 +213,13 @@ def validate_only(files: list[Path]) -> None:
 
 def ingest(url: str, files: list[Path]) -> float:
     """``harmonise load``'s work on these files into a fresh store; seconds (opening the store untimed)."""
-    from service import loader  # noqa: PLC0415
     from service.store import Store  # noqa: PLC0415
-    from service.store.transfer import Change, store_loaded  # noqa: PLC0415
+    from service.store.transfer import Change, store_files  # noqa: PLC0415
 
     store = Store.open(url)
     try:
         started = time.perf_counter()
-        report = store_loaded(store, loader.load(files))
+        report = store_files(store, files)
         seconds = time.perf_counter() - started
     finally:
         store.close()

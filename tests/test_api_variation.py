@@ -8,9 +8,9 @@ import httpx
 import pytest
 from fhir.resources.R4B.parameters import Parameters
 
-from service import fhirformat, fhirpatch, loader
+from service import fhirformat, fhirpatch
 from service.store import Store
-from service.store.transfer import store_loaded
+from service.store.transfer import store_files
 
 from .conftest import GUIDELINES, PATHWAYS
 from .stores import BACKENDS, ServerThread, database
@@ -23,7 +23,7 @@ def http(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     """A server whose store holds the sample network (with RP5's two tonsillectomy versions)."""
     with database(request.param, tmp_path_factory.mktemp("store")) as url, ServerThread(url, GUIDELINES) as server:
         loading = Store.open(url)  # as the local administrator: the API's own store writes only for callers
-        store_loaded(loading, loader.load([PATHWAYS, GUIDELINES]))
+        store_files(loading, [PATHWAYS, GUIDELINES])
         loading.close()
         with httpx.Client(base_url=server.base, timeout=60) as client:
             yield client

@@ -166,3 +166,39 @@ def test_serve_loads_the_folders_and_answers(tmp_path: Path, folders: tuple[Path
         assert counted["total"] == 3
         trust = httpx.get(f"{base}/Organization", params={"identifier": "RFF"}).json()
         assert trust["entry"][0]["resource"]["name"] == "Barnsley Hospital NHS Foundation Trust"
+
+
+def test_a_version_in_a_later_folder_loads_only_if_it_is_newer(database_url: str, tmp_path: Path) -> None:
+    """Folders are read one at a time: a version of an id already read must not put an older one on top."""
+    pathways, guidelines = tmp_path / "pathways", tmp_path / "guidelines"
+    for folder in ("a", "b", "c"):
+        (pathways / folder).mkdir(parents=True)
+    guidelines.mkdir()
+    write_json(pathways / "a" / "RHQ.json", minimal_pathway(version="1.9.0", title="First"))
+    write_json(pathways / "b" / "RHQ.json", minimal_pathway(version="1.10.0", title="Newer"))
+    write_json(pathways / "c" / "RHQ.json", minimal_pathway(version="1.2.0", title="Older"))
+    code, report = load_json(database_url, pathways, guidelines)
+    assert code == 1
+    [problem] = report["problems"]
+    assert problem["file"].endswith("c/RHQ.json") and problem["path"] == "PlanDefinition.version"
+    assert "'1.2.0'" in problem["message"] and "b/RHQ.json" in problem["message"]
+    store = Store.open(database_url)
+    assert [v.resource["title"] for v in store.history("PlanDefinition", "rhq-test").versions] == ["Newer", "First"]
+    store.close()
+
+
+def test_small_batches_store_what_one_batch_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sample network written 3 resources a batch: the same report and the same current content."""
+    from service.store import transfer  # noqa: PLC0415
+
+    def load(name: str) -> tuple[list[tuple[str, int, str]], dict[str, str]]:
+        store = Store.open(f"sqlite:///{tmp_path / name}")
+        report = transfer.store_files(store, [PATHWAYS, GUIDELINES])
+        content = {v.resource_id: fingerprint(v.resource) for v in store.current("PlanDefinition")}
+        store.close()
+        return [(i.reference, i.version_id, i.change.value) for i in report.items], content
+
+    whole = load("whole.db")
+    monkeypatch.setattr(transfer, "BATCH", 3)
+    assert load("batches.db") == whole
+    assert len(whole[1]) > 3 * 10  # many batches, really

@@ -5,6 +5,8 @@ Output for people goes through rich; ``--format json`` prints one JSON document 
 """
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -85,8 +87,10 @@ def main_callback(
     """Harmonise: clinical pathway and guideline harmonisation for NHS hospital networks."""
 
 
-def load_with_progress(paths: list[Path], quiet: bool) -> loader.LoadResult:
-    """Load files with a progress bar on a terminal (stderr, gone when done)."""
+@contextmanager
+def file_progress(paths: list[Path], quiet: bool) -> Iterator[Callable[[Path], None]]:
+    """A progress bar over the files under ``paths`` on a terminal (stderr, gone when done):
+    the callable given advances it by one file."""
     files, _ = loader.discover(paths)
     with Progress(
         TextColumn("{task.description}"),
@@ -97,7 +101,13 @@ def load_with_progress(paths: list[Path], quiet: bool) -> loader.LoadResult:
         disable=quiet or not err.is_terminal,
     ) as progress:
         task = progress.add_task("Reading FHIR files", total=len(files))
-        return loader.load(paths, on_file=lambda _path: progress.advance(task))
+        yield lambda _path: progress.advance(task)
+
+
+def load_with_progress(paths: list[Path], quiet: bool) -> loader.LoadResult:
+    """Load files with a progress bar on a terminal."""
+    with file_progress(paths, quiet) as on_file:
+        return loader.load(paths, on_file=on_file)
 
 
 def main() -> None:

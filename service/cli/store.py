@@ -18,7 +18,7 @@ from ..problems import Severity
 from ..security.settings import ALLOW_ANONYMOUS_WRITES, ConfigError, SecuritySettings
 from ..store import Store
 from ..store.audit import local_admin
-from ..store.transfer import Change, LoadReport, export_current, store_loaded
+from ..store.transfer import Change, LoadReport, export_current, store_files
 from .app import (
     DEFAULT_DATABASE,
     DatabaseOption,
@@ -29,7 +29,7 @@ from .app import (
     app,
     default_folder,
     err,
-    load_with_progress,
+    file_progress,
     out,
 )
 
@@ -59,7 +59,8 @@ def open_store(url: str, command: str | None = None) -> Store:
 
 
 def _load(store: Store, pathways: Path, guidelines: Path, quiet: bool) -> LoadReport:
-    return store_loaded(store, load_with_progress([pathways, guidelines], quiet=quiet))
+    with file_progress([pathways, guidelines], quiet=quiet) as on_file:
+        return store_files(store, [pathways, guidelines], on_file=on_file)
 
 
 def _report_json(report: LoadReport, database: str) -> dict[str, Any]:

@@ -2,11 +2,15 @@
 
 Loading is idempotent: a resource whose content is unchanged makes no new version, a changed one
 makes exactly one. Everything loads in one transaction, so a reader never sees half a load.
-Exported files hold the content without the server's meta, so loading them again changes nothing.
+``store_files`` streams: it holds one batch of resources at a time, so loading the whole NHS
+takes no more memory than loading a network. Exported files hold the content without the
+server's meta, so loading them again changes nothing.
 """
 
+import itertools
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -91,27 +95,79 @@ def _by_id(resources: list[loader.LoadedResource], problems: list[Problem]) -> d
     return {resource_id: sorted(group, key=_version_key) for resource_id, group in groups.items()}
 
 
-def store_loaded(store: Store, result: loader.LoadResult) -> LoadReport:
-    """Write the trusts' Organizations and every loaded PlanDefinition, in one transaction.
+#: Resources written per batch (``Writer.update_many``): a few statements each, whatever the size.
+BATCH: Final = 500
+
+
+def store_files(store: Store, paths: Iterable[Path], on_file: Callable[[Path], None] | None = None) -> LoadReport:
+    """Write the trusts' Organizations and every PlanDefinition in the files, in one transaction.
 
     A resource new to the store gets every version found in the files, oldest first, as its
     history; a resource already stored is compared with the newest version only, so loading
-    the same files again never makes a version.
+    the same files again never makes a version. Files are read folder by folder and written in
+    batches: versions of one resource are grouped within a folder (``RP5.json`` beside
+    ``RP5.2.1.0.json``, the repository's layout). A version found in a later
+    folder than one already read for the same id is loaded only if its business version is newer
+    than every version read before; otherwise it is refused with a problem naming both files, so
+    the store never ends with an older version on top. Only each id's newest version key and
+    each (id, version)'s file are kept between batches.
     """
-    report = LoadReport(problems=list(result.problems), files=len(result.files))
-    groups = list(_by_id(result.resources, report.problems).items())
+    files, problems = loader.discover(paths)
+    report = LoadReport(problems=list(problems), files=len(files))
+    #: (id, version key) -> where it was read; and each id's newest version key so far.
+    read_at: dict[tuple[str, tuple[tuple[int, int | str], ...]], str] = {}
+    newest: dict[str, tuple[tuple[int, int | str], ...]] = {}
+    pending: dict[str, list[loader.LoadedResource]] = {}
     with store.write() as writer:
-        organizations = trust_organizations()
-        outcomes = writer.update_many([(organization, organization["id"]) for organization in organizations])
-        report.items.extend(LoadedItem(outcome.version.reference, outcome.version.version_id,
-                                       _change(outcome.created, outcome.changed), None) for outcome in outcomes)
-        for start in range(0, len(groups), BATCH):
-            _store_batch(writer, groups[start:start + BATCH], report)
+        _store_organizations(writer, report)
+        for _folder, in_folder in itertools.groupby(files, key=lambda path: path.parent):
+            resources: list[loader.LoadedResource] = []
+            for path in in_folder:
+                loaded, found = loader.load_file(path)
+                resources.extend(loaded)
+                report.problems.extend(found)
+                if on_file:
+                    on_file(path)
+            for resource_id, versions in _by_id(resources, report.problems).items():
+                accepted = [v for v in versions if _accept(resource_id, v, read_at, newest, report.problems)]
+                if accepted:
+                    pending.setdefault(resource_id, []).extend(accepted)
+            if sum(len(versions) for versions in pending.values()) >= BATCH:
+                _store_batch(writer, list(pending.items()), report)
+                pending.clear()
+        if pending:
+            _store_batch(writer, list(pending.items()), report)
     return report
 
 
-#: Resources written per batch (``Writer.update_many``): a few statements each, whatever the size.
-BATCH: Final = 500
+def _accept(resource_id: str, resource: loader.LoadedResource,
+            read_at: dict[tuple[str, tuple[tuple[int, int | str], ...]], str],
+            newest: dict[str, tuple[tuple[int, int | str], ...]], problems: list[Problem]) -> bool:
+    """Whether a version (in version order within its folder) can follow those read before it."""
+    key = _version_key(resource)
+    clash = read_at.get((resource_id, key))
+    if clash is not None:
+        problems.append(error(
+            f"the id '{resource_id}' with version {resource.pathway.version!r} is already loaded from {clash}; "
+            "not loaded", "PlanDefinition.id", rule="format").located(resource.location))
+        return False
+    before = newest.get(resource_id)
+    if before is not None and key < before:
+        problems.append(error(
+            f"version {resource.pathway.version!r} of '{resource_id}' is older than a version already read from "
+            f"{read_at[(resource_id, before)]}; versions of one resource belong in one folder; not loaded",
+            "PlanDefinition.version", rule="format").located(resource.location))
+        return False
+    read_at[(resource_id, key)] = resource.location
+    newest[resource_id] = key
+    return True
+
+
+def _store_organizations(writer: Writer, report: LoadReport) -> None:
+    organizations = trust_organizations()
+    outcomes = writer.update_many([(organization, organization["id"]) for organization in organizations])
+    report.items.extend(LoadedItem(outcome.version.reference, outcome.version.version_id,
+                                   _change(outcome.created, outcome.changed), None) for outcome in outcomes)
 
 
 def _store_batch(writer: Writer, groups: list[tuple[str, list[loader.LoadedResource]]], report: LoadReport) -> None:
