@@ -226,3 +226,52 @@ def test_the_fast_json_path_reads_and_refuses_exactly_as_the_careful_one(data: b
 def test_nesting_at_the_depth_limit_is_judged_as_the_careful_path_judges_it(depth: int, inner: str) -> None:
     data = ('{"resourceType": "PlanDefinition", "x": ' + "[" * depth + inner + "]" * depth + "}").encode()
     assert outcome(fhirformat.parse_json, data) == outcome(careful_parse_json, data)
+
+
+def _plan_xml(inner: str) -> bytes:
+    return f'<PlanDefinition xmlns="http://hl7.org/fhir"><status value="draft"/>{inner}</PlanDefinition>'.encode()
+
+
+@pytest.mark.parametrize(
+    ("inner", "expected"),
+    [
+        ('<title xmlns="http://example.org" value="x"/>',
+         ("unknown element <title> in PlanDefinition", "PlanDefinition.title")),
+        ("<title/>", ("element has no value and no extension", "PlanDefinition.title")),
+        ('<action><title value="a"><coding/></title></action>',
+         ("a primitive element may hold only extensions, not <coding>", "PlanDefinition.action[0].title")),
+        ('<action id="a1" colour="x"/>', ("unexpected attribute 'colour'", "PlanDefinition.action[0]")),
+        ("<text><status value=\"generated\"/><div><p>Hi</p></div></text>",
+         ("the narrative <div> must be in the XHTML namespace", "PlanDefinition.text.div")),
+        ("<contained/>", ("must hold exactly one resource", "PlanDefinition.contained[0]")),
+        ('<action><timingTiming><repeat><count value="x"/></repeat></timingTiming></action>',
+         ("'x' is not an integer", "PlanDefinition.action[0].timingTiming.repeat.count")),
+        ('<extension url="http://x" id="e1"><valueBoolean value="yes"/></extension>',
+         ("'yes' is not a boolean (true or false)", "PlanDefinition.extension[0].valueBoolean")),
+    ],
+)
+def test_xml_faults_are_named_with_their_element_path(inner: str, expected: tuple[str, str]) -> None:
+    assert outcome(fhirformat.parse_xml, _plan_xml(inner)) == expected
+
+
+@pytest.mark.parametrize(
+    ("inner", "expected"),
+    [
+        ('<action><title value="a" id="t1"/></action>', {"action": [{"title": "a", "_title": {"id": "t1"}}]}),
+        ('<action><title><extension url="http://x"><valueString value="v"/></extension></title></action>',
+         {"action": [{"_title": {"extension": [{"url": "http://x", "valueString": "v"}]}}]}),
+        ('<!-- a comment --><experimental value="true"/>', {"experimental": True}),
+        ('<action><timingDuration><value value="1.50"/><code value="wk"/></timingDuration></action>',
+         {"action": [{"timingDuration": {"value": Decimal("1.50"), "code": "wk"}}]}),
+        ('<action><timingTiming><event value="2020-01-01"/><event><extension url="http://x"><valueString value="v"/>'
+         "</extension></event></timingTiming></action>",
+         {"action": [{"timingTiming": {"event": ["2020-01-01", None],
+                                       "_event": [None, {"extension": [{"url": "http://x", "valueString": "v"}]}]}}]}),
+        ('<action><timingTiming><event id="e"/></timingTiming></action>',
+         {"action": [{"timingTiming": {"_event": [{"id": "e"}]}}]}),
+        ('<contained><Organization><name value="o"/></Organization></contained>',
+         {"contained": [{"resourceType": "Organization", "name": "o"}]}),
+    ],
+)
+def test_xml_primitives_ids_extensions_and_contained_resources_read_as_fhir_json(inner: str, expected: dict) -> None:
+    assert fhirformat.parse_xml(_plan_xml(inner)) == {"resourceType": "PlanDefinition", "status": "draft", **expected}
