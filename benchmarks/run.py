@@ -65,7 +65,7 @@ class Scale:
 
 
 FULL = Scale("national", trusts=200, ingest_files=600, api_sizes=(10_000, 100_000), publish_sites=67,
-             trusts_per_site=3, memory_sizes=(1_000, 5_000), runs=3, load_seconds=3, connections=8,
+             trusts_per_site=3, memory_sizes=(2_000, 20_000), runs=3, load_seconds=3, connections=8,
              deepdiff_pairs=12, read_paths=1_000, history_versions=1_000)
 QUICK = Scale("quick", trusts=30, ingest_files=90, api_sizes=(1_000, 3_000), publish_sites=2, trusts_per_site=3,
               memory_sizes=(200, 600), runs=2, load_seconds=2, connections=8, deepdiff_pairs=6, read_paths=300,
@@ -380,9 +380,9 @@ def section_memory(scale: Scale, work: Path, results: Results) -> None:
         if n2 >= target:
             note = f"measured at {n1:,} ({a['peak_mb']:,.0f} MB) and {n2:,} pathways"
         else:
-            note = (f"measured at {n1:,} ({a['peak_mb']:,.0f} MB) and {n2:,} pathways; it grows linearly, so about "
-                    f"{estimate / 1024:,.1f} GB at {target:,} (an estimate: loading 100,000 files alone takes longer "
-                    f"than the whole run; `--memory-sizes 1000,100000` measures it)")
+            note = (f"measured at {n1:,} ({a['peak_mb']:,.0f} MB) and {n2:,} pathways; growing at that rate it would "
+                    f"be about {estimate:,.0f} MB at {target:,} (an estimate: loading 100,000 files takes longer than "
+                    f"this run may; `--memory-sizes {n1},{target}` measures it)")
         results.add(Row(
             "memory", f"Peak RSS of {kind} at {n2:,} pathways", f"{b['peak_mb']:,.0f} MB",
             f"{b['baseline_mb']:,.0f} MB (the process after imports)", f"+{slope * 1000:,.0f} MB per 1,000 pathways",
