@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.memory ingest DATABASE_URL FOLDER...``: ``harmonise load``'s path
 (``transfer.store_files``) on every file under the folders.
-``python -m benchmarks.memory compare FOLDER...``: ``harmonise compare --all``'s path (load,
+``python -m benchmarks.memory compare FOLDER...``: ``harmonise compare --all``'s path (``load_topics``,
 ``group_by_topic``, ``compare_topics``).
 
 Each prints one JSON object: the process's resident memory (``VmRSS``) and its peak so far
@@ -33,11 +33,11 @@ def _peak_mb() -> float:
 
 
 def main(argv: list[str]) -> dict:
-    from service import loader  # noqa: PLC0415  (imported before the baseline is taken)
+    # Imported before the baseline is taken.
+    from service.cli.compare import load_topics  # noqa: PLC0415
     from service.store import Store  # noqa: PLC0415
     from service.store.transfer import Change, store_files  # noqa: PLC0415
-    from service.variation.compare import TrustPathway  # noqa: PLC0415
-    from service.variation.network import compare_topics, group_by_topic  # noqa: PLC0415
+    from service.variation.network import compare_topics  # noqa: PLC0415
 
     kind = argv[0]
     result = {"kind": kind, "baseline_mb": _rss_mb()}
@@ -49,11 +49,10 @@ def main(argv: list[str]) -> dict:
         result["pathways"] = report.count(Change.CREATED)
         result["errors"] = sum(1 for p in report.problems if p.severity.value == "error")
     elif kind == "compare":
-        loaded = loader.load([Path(p) for p in argv[1:]])
+        topics, _problems = load_topics([Path(p) for p in argv[1:]], quiet=True, chosen=[])
         result["after_load_mb"] = _rss_mb()
-        topics = group_by_topic([TrustPathway(r.pathway, r.file) for r in loaded.resources])
         report = compare_topics(topics, [], date(2026, 1, 1))
-        result["pathways"] = len(loaded.resources)
+        result["pathways"] = sum(len(content.trusts) for content in topics.values())
         result["topics"] = len(report.topics)
     else:
         raise SystemExit(f"unknown measurement {kind}")

@@ -239,15 +239,23 @@ def load_file(path: Path) -> tuple[list[LoadedResource], list[Problem]]:
     return load_bytes(data, name)
 
 
+def each_file(files: Iterable[Path], on_file: Callable[[Path], None] | None = None
+              ) -> Iterator[tuple[Path, list[LoadedResource], list[Problem]]]:
+    """Each file loaded in turn: for callers that keep only part of what is loaded, so that
+    memory does not grow with the number of files. ``on_file`` is called after each."""
+    for path in files:
+        loaded, found = load_file(path)
+        yield path, loaded, found
+        if on_file:
+            on_file(path)
+
+
 def load(paths: Iterable[Path], on_file: Callable[[Path], None] | None = None) -> LoadResult:
     """Load every file under ``paths``; ``on_file`` is called after each (for progress bars)."""
     files, problems = discover(paths)
     result = LoadResult(problems=problems)
-    for path in files:
-        loaded, found = load_file(path)
+    for path, loaded, found in each_file(files, on_file):
         result.files.append(str(path))
         result.resources.extend(loaded)
         result.problems.extend(found)
-        if on_file:
-            on_file(path)
     return result

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .. import fhirformat, terminology
+from .. import fhirformat, loader, terminology
 from ..problems import Problem, Severity
 from ..register import read_register
 from ..variation.compare import TrustPathway
@@ -22,7 +22,7 @@ from .app import (
     app,
     default_folder,
     err,
-    load_with_progress,
+    file_progress,
     out,
 )
 
@@ -55,12 +55,16 @@ def as_of_date(value: str | None) -> date:
         raise typer.BadParameter(f"'{value}' is not a date like 2026-11-22", param_hint="--as-of") from None
 
 
-def _content(
-    pathways: Path, guidelines: Path, quiet: bool, chosen: list[str]
-) -> tuple[dict[str, TopicContent], list[Problem]]:
-    result = load_with_progress([pathways, guidelines], quiet=quiet)
-    topics = group_by_topic([TrustPathway(r.pathway, r.file) for r in result.resources], chosen=chosen)
-    return topics, [p for p in result.problems if p.severity is Severity.ERROR]
+def load_topics(folders: list[Path], quiet: bool, chosen: list[str]) -> tuple[dict[str, TopicContent], list[Problem]]:
+    """The topics to compare from the folders, and the errors that kept files out."""
+    # Only the normalised pathways are kept, file by file: not each file's FHIR JSON.
+    files, problems = loader.discover(folders)
+    items: list[TrustPathway] = []
+    with file_progress(folders, quiet=quiet) as on_file:
+        for _path, loaded, found in loader.each_file(files, on_file):
+            items.extend(TrustPathway(r.pathway, r.file) for r in loaded)
+            problems.extend(found)
+    return group_by_topic(items, chosen=chosen), [p for p in problems if p.severity is Severity.ERROR]
 
 
 def _report_problems(problems: list[Problem]) -> None:
@@ -92,7 +96,7 @@ def compare(
     if (topic is None) == (not all_topics):
         raise typer.BadParameter("give a TOPIC or --all (not both)")
     today = as_of_date(as_of)
-    topics, problems = _content(pathways, guidelines, quiet=output is OutputFormat.json, chosen=use or [])
+    topics, problems = load_topics([pathways, guidelines], quiet=output is OutputFormat.json, chosen=use or [])
     register, register_problems = read_register(guidelines)
     problems += register_problems
     if topic is not None and topic not in topics:
@@ -252,7 +256,7 @@ def propose(
     covering the central trusts and the commonest mode and role; each step's description says
     why. It is a draft (status draft) for the network to edit and agree.
     """
-    topics, problems = _content(pathways, guidelines, quiet=output is OutputFormat.json, chosen=[])
+    topics, problems = load_topics([pathways, guidelines], quiet=output is OutputFormat.json, chosen=[])
     content = topics.get(topic)
     if content is None or not content.trusts:
         err.print(f"No trust pathways for topic '{topic}'. Topics: {', '.join(sorted(topics)) or 'none'}")

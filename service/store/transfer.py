@@ -122,12 +122,9 @@ def store_files(store: Store, paths: Iterable[Path], on_file: Callable[[Path], N
         _store_organizations(writer, report)
         for _folder, in_folder in itertools.groupby(files, key=lambda path: path.parent):
             resources: list[loader.LoadedResource] = []
-            for path in in_folder:
-                loaded, found = loader.load_file(path)
+            for _path, loaded, found in loader.each_file(in_folder, on_file):
                 resources.extend(loaded)
                 report.problems.extend(found)
-                if on_file:
-                    on_file(path)
             for resource_id, versions in _by_id(resources, report.problems).items():
                 accepted = [v for v in versions if _accept(resource_id, v, read_at, newest, report.problems)]
                 if accepted:
