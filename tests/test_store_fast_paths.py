@@ -4,10 +4,15 @@
 - Visibility is recorded on the row (``superseded_txn``): every snapshot sees what it saw before.
 - Batch writes (``Writer.update_many``, ``create_many``) make exactly the rows of one-by-one writes.
 - Upgrading a database made by the first schema keeps its content and fills the new column in.
+- A search on one criterion is answered from the search index rows alone (``sql.keyed``): their
+  copies of each version's visibility stay right through updates, deletions and batches, and every
+  snapshot's pages and totals equal a brute-force filter over all versions. Totals are kept per
+  snapshot only once the snapshot is reached. Upgrading a 0002 database fills the copies in.
 """
 
 import copy
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,10 +21,10 @@ import httpx
 import simplejson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from service.fhirformat import to_json
-from service.store import Store, parse_search
+from service.store import Store, parse_search, sql
 from service.store.audit import AUDIT_TYPE
 from service.store.engine import IMMEDIATE, MIGRATIONS, make_engine, pool_size
 from service.store.schema import resource_version, search_index
@@ -300,3 +305,213 @@ def test_a_search_splices_the_stored_bytes_into_what_the_slow_path_renders(datab
         assert simplejson.loads(pretty.content, use_decimal=True)["entry"] == bundle["entry"]
         summary = client.get("/PlanDefinition", params={**params, "_summary": "true"}).json()
         assert summary["entry"][0]["resource"]["meta"]["tag"][-1]["code"] == "SUBSETTED"
+
+
+# --- searches answered from the search index alone (sql.keyed) -------------------------------------
+
+TOPIC = "http://harmonise.example.org/fhir/CodeSystem/pathway-topic"
+NETWORK = "http://harmonise.example.org/fhir/CodeSystem/hosted-network"
+
+
+def _with_topics(resource_id: str, topics: list[tuple[str, str]], **overrides: Any) -> dict:
+    """A pathway whose useContext holds these (system, code) codings, all in one CodeableConcept."""
+    resource = minimal_pathway(id=resource_id, **overrides)
+    resource["useContext"] = [{"code": {"system": "http://terminology.hl7.org/CodeSystem/usage-context-type",
+                                        "code": "focus"},
+                               "valueCodeableConcept": {"coding": [{"system": s, "code": c} for s, c in topics]}}]
+    return resource
+
+
+def _copies_agree(store: Store) -> None:
+    """Every index row carries its version's type, id, txn and superseded_txn and its value's prefixes;
+    a deletion has no index rows."""
+    with store.engine.connect() as connection:
+        versions = {row.pk: row for row in connection.execute(select(resource_version)).all()}
+        rows = connection.execute(select(search_index)).all()
+    assert rows
+    for row in rows:
+        version = versions[row.version_pk]
+        assert not version.deleted
+        assert ((row.resource_type, row.resource_id, row.txn, row.superseded_txn)
+                == (version.resource_type, version.resource_id, version.txn, version.superseded_txn))
+        assert row.value_key == (None if row.value is None else row.value[:128])
+        assert row.namespace_key == (None if row.namespace is None else row.namespace[:128])
+
+
+def _history(store: Store) -> list[int]:
+    """Writes that create, update, delete and recreate pathways, one by one and in batches; their txns."""
+    txns = []
+    plans = [
+        [("w", [(TOPIC, "t1")]), ("x", [(TOPIC, "t1"), (NETWORK, "t1")]), ("y", [(TOPIC, "t2")])],
+        [("x", [(TOPIC, "t2")]), ("z", [(TOPIC, "t1"), ("", "t1")]), ("z", [(TOPIC, "t1"), (TOPIC, "t2")])],
+        "delete w",
+        [("w", [(TOPIC, "t1")]), ("y", [(TOPIC, "t1")]), ("v", [(NETWORK, "t1")])],
+        "delete y",
+        [("x", [(TOPIC, "t1")])],
+    ]
+    for number, plan in enumerate(plans):
+        with store.write() as writer:
+            if isinstance(plan, str):
+                writer.delete("PlanDefinition", plan.split()[1])
+            elif number % 2:
+                for resource_id, topics in plan:
+                    writer.update(_with_topics(resource_id, topics, title=f"T{number}"), resource_id)
+            else:
+                writer.update_many([(_with_topics(resource_id, topics, title=f"T{number}"), resource_id)
+                                    for resource_id, topics in plan])
+            txns.append(writer.txn)
+    return txns
+
+
+def _brute_force(store: Store, snapshot: int, matches: Any) -> list[str]:
+    """Ids of the resources whose version current at ``snapshot`` is undeleted and ``matches``, by id,
+    worked out from every version row in Python."""
+    with store.engine.connect() as connection:
+        versions = connection.execute(select(resource_version)
+                                      .where(resource_version.c.resource_type == "PlanDefinition")).all()
+    current: dict[str, Any] = {}
+    for row in versions:
+        newer = row.resource_id not in current or row.version_id > current[row.resource_id].version_id
+        if row.txn <= snapshot and newer:
+            current[row.resource_id] = row
+    return sorted(rid for rid, row in current.items() if not row.deleted and matches(json.loads(row.content)))
+
+
+def _codings(resource: dict) -> list[tuple[str | None, str]]:
+    return [(coding.get("system"), coding["code"]) for context in resource.get("useContext", [])
+            for coding in context["valueCodeableConcept"]["coding"]]
+
+
+SEARCHES: list[tuple[list[tuple[str, str]], Any]] = [
+    ([("context", f"{TOPIC}|t1")], lambda r: (TOPIC, "t1") in _codings(r)),
+    ([("context", f"{TOPIC}|t2")], lambda r: (TOPIC, "t2") in _codings(r)),
+    ([("context", "t1")], lambda r: any(code == "t1" for _, code in _codings(r))),
+    ([("context", f"{TOPIC}|t1,{NETWORK}|t1")],
+     lambda r: bool({(TOPIC, "t1"), (NETWORK, "t1")} & set(_codings(r)))),
+    ([("context", f"{TOPIC}|")], lambda r: any(system == TOPIC for system, _ in _codings(r))),
+    ([("title:exact", "T3")], lambda r: r["title"] == "T3"),
+    ([("title", "t")], lambda r: r["title"].lower().startswith("t")),
+    ([("_id", "x")], lambda r: r["id"] == "x"),
+]
+
+
+def test_a_search_from_the_index_alone_equals_a_brute_force_filter_at_every_snapshot(
+        database_url: str) -> None:  # noqa: F811
+    store = Store.open(database_url)
+    txns = _history(store)
+    _copies_agree(store)
+    for snapshot in range(txns[0] - 1, txns[-1] + 1):
+        for params, matches in SEARCHES:
+            expected = _brute_force(store, snapshot, matches)
+            query = parse_search("PlanDefinition", [*params, ("_snapshot", str(snapshot))])
+            assert sql.keyed(query, snapshot) is not None
+            for count in (1, 2, 50):
+                found: list[str] = []
+                offset = 0
+                while True:
+                    page = store.search(replace(query, count=count, offset=offset))
+                    assert page.total == len(expected), (params, snapshot)
+                    found += [version.resource_id for version in page.versions]
+                    offset += count
+                    if not page.has_next:
+                        break
+                assert found == expected, (params, snapshot, count)
+            # and the general path (every criterion joined to its versions) agrees
+            with store.engine.connect() as connection:
+                general = connection.execute(sql.ordered(sql.matches(query, snapshot), ())).all()
+            assert [row.resource_id for row in general] == expected
+    store.close()
+
+
+def test_index_copies_follow_each_version_superseded_in_a_batch_or_alone(database_url: str) -> None:  # noqa: F811
+    store = Store.open(database_url)
+    _history(store)
+    with store.write() as writer:  # three versions of one resource in one batch, then an unchanged one
+        writer.update_many([(_with_topics("u", [(TOPIC, str(n))]), "u") for n in range(3)]
+                           + [(_with_topics("x", [(TOPIC, "t1")], title="T5"), "x")])
+    with store.write() as writer:
+        writer.delete("PlanDefinition", "u")
+    _copies_agree(store)
+    with store.engine.connect() as connection:
+        current = connection.execute(select(search_index.c.resource_id).distinct()
+                                     .where(search_index.c.resource_type == "PlanDefinition",
+                                            search_index.c.superseded_txn.is_(None))).scalars().all()
+    assert sorted(current) == ["v", "w", "x", "z"]
+    store.close()
+
+
+def test_totals_are_kept_per_snapshot_and_never_for_one_not_reached(database_url: str) -> None:  # noqa: F811
+    store = Store.open(database_url)
+    txns = _history(store)
+    topic = [("context", f"{TOPIC}|t1")]
+    first = store.search(parse_search("PlanDefinition", topic))
+    assert first.snapshot == txns[-1] and first.total == 3  # counted, and kept
+    future = parse_search("PlanDefinition", [*topic, ("_snapshot", str(txns[-1] + 1))])
+    assert store.search(future).total == 3
+    with store.write() as writer:
+        writer.update(_with_topics("new", [(TOPIC, "t1")]), "new")
+    again = store.search(parse_search("PlanDefinition", topic))
+    assert (again.snapshot, again.total) == (txns[-1] + 1, 4)
+    assert store.search(future).total == 4  # the snapshot named before it was reached was not kept
+    later = parse_search("PlanDefinition", [*topic, ("_snapshot", str(first.snapshot)), ("_offset", "2")])
+    assert store.search(later).total == 3
+    assert store.search(parse_search("PlanDefinition", [*topic, ("_total", "none")])).total is None
+    # a write's own searches (conditional create) see its uncommitted snapshot, never kept
+    with store.write() as writer:
+        writer.update(_with_topics("newer", [(TOPIC, "t1")]), "newer")
+        assert writer.search(parse_search("PlanDefinition", topic)).total == 5
+    assert store.search(parse_search("PlanDefinition", topic)).total == 5
+    store.close()
+
+
+def _at_revision(url: str, revision: str) -> None:
+    engine = make_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect().execution_options(**{IMMEDIATE: True}) as connection, connection.begin():
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    engine.dispose()
+
+
+def test_upgrading_a_second_schema_database_fills_in_the_index_copies(database_url: str) -> None:  # noqa: F811
+    _at_revision(database_url, "0002")
+    engine = make_engine(database_url)
+    long_url = "http://example.org/" + "u" * 300
+    with engine.begin() as connection:  # as the store wrote them under 0002: a v1, a v2, b v1 then deleted
+        connection.execute(text("UPDATE clock SET txn = 3, last_updated = '2025-01-01T00:00:03.000000Z'"))
+        versions = [(1, "a", 1, False, 2, "t1"), (2, "a", 2, False, None, "t2"), (1, "b", 1, False, 3, "t1"),
+                    (3, "b", 2, True, None, None)]
+        for txn, resource_id, version_id, deleted, superseded, topic in versions:
+            resource = None if deleted else {
+                "resourceType": "PlanDefinition", "id": resource_id, "status": "active", "url": long_url,
+                "meta": {"versionId": str(version_id), "lastUpdated": f"2025-01-01T00:00:0{txn}.000000Z"}}
+            pk = connection.execute(text(
+                "INSERT INTO resource_version (txn, resource_type, resource_id, version_id, last_updated, method, "
+                "deleted, content, superseded_txn) VALUES (:txn, 'PlanDefinition', :id, :version, :updated, "
+                "'PUT', :deleted, :content, :superseded) RETURNING pk"),
+                {"txn": txn, "id": resource_id, "version": version_id, "deleted": deleted,
+                 "updated": f"2025-01-01T00:00:0{txn}.000000Z", "superseded": superseded,
+                 "content": None if resource is None else to_json(resource, pretty=False).decode()}).scalar_one()
+            if topic is not None:
+                for param, value, namespace in (("context", topic, TOPIC), ("url", long_url, None)):
+                    connection.execute(text("INSERT INTO search_index (version_pk, param, value, namespace) "
+                                            "VALUES (:pk, :param, :value, :namespace)"),
+                                       {"pk": pk, "param": param, "value": value, "namespace": namespace})
+    engine.dispose()
+    store = Store.open(database_url)
+    _copies_agree(store)
+    with store.engine.connect() as connection:
+        count = connection.execute(select(func.count()).select_from(search_index)).scalar_one()
+    assert count == 6
+    for snapshot, topic, expected in ((1, "t1", ["a", "b"]), (2, "t1", ["b"]), (2, "t2", ["a"]), (3, "t1", []),
+                                      (3, "t2", ["a"])):
+        query = parse_search("PlanDefinition", [("context", f"{TOPIC}|{topic}"), ("_snapshot", str(snapshot))])
+        page = store.search(query)
+        assert ([v.resource_id for v in page.versions], page.total) == (expected, len(expected)), (snapshot, topic)
+    assert [v.resource_id for v in store.search(parse_search("PlanDefinition", [("url", long_url)])).versions] == ["a"]
+    assert store.read("PlanDefinition", "a").version_id == 2
+    with store.write() as writer:  # and it writes on as usual
+        writer.update({"resourceType": "PlanDefinition", "id": "a", "status": "retired"}, "a")
+    _copies_agree(store)
+    store.close()

@@ -1,12 +1,19 @@
-"""The search index rows of one resource version, extracted with the registry's own extractors."""
+"""The search index rows of one resource version, extracted with the registry's own extractors.
+
+Each row also carries what the version's own row says about it (type, id, ``txn``; its
+``superseded_txn`` starts as None and is set when a later version supersedes it) and the indexed
+prefixes of its value and namespace: see ``schema.search_index``.
+"""
 
 from typing import Any
 
 from ..fhirformat import JsonDict
+from .schema import key_of
 from .searchparams import parameters_for
 
 
-def index_rows(version_pk: int, resource_type: str, resource: JsonDict) -> list[dict[str, Any]]:
+def index_rows(version_pk: int, resource_type: str, resource: JsonDict, resource_id: str,
+               txn: int) -> list[dict[str, Any]]:
     """One row per value per search parameter; duplicates are dropped, bad dates skipped."""
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
     for parameter in parameters_for(resource_type).values():
@@ -15,8 +22,12 @@ def index_rows(version_pk: int, resource_type: str, resource: JsonDict) -> list[
         except ValueError:
             continue  # a value the validator let through but no search could match
         for value in values:
-            row = {"version_pk": version_pk, "param": parameter.name, "value": value.value,
-                   "namespace": value.namespace, "normalized": value.normalized, "low": value.low,
-                   "high": value.high}
-            rows[tuple(row.values())] = row
+            key = (parameter.name, value.value, value.namespace, value.normalized, value.low, value.high)
+            if key in rows:
+                continue
+            rows[key] = {"version_pk": version_pk, "param": parameter.name, "value": value.value,
+                         "namespace": value.namespace, "normalized": value.normalized, "low": value.low,
+                         "high": value.high, "value_key": key_of(value.value),
+                         "namespace_key": key_of(value.namespace), "resource_type": resource_type,
+                         "resource_id": resource_id, "txn": txn, "superseded_txn": None}
     return list(rows.values())

@@ -4,6 +4,11 @@ Every write is a new row in ``resource_version``; the content of a version is ne
 history, vread and snapshot searches all read the same rows. The one column written later is
 ``superseded_txn``: the transaction that made the next version, set in that same transaction, so
 that "the version current at snapshot N" is a condition on the row itself (see ``sql.visible``).
+Each ``search_index`` row carries copies of its version's type, id, ``txn`` and ``superseded_txn``
+(the last kept up to date in the same transaction), and of the indexed prefixes of its value and
+namespace (``value_key``, ``namespace_key``), so that a search on one value reads one index alone:
+the count is one index range, and the first page is that range in id order, stopped after a page
+(see ``sql.keyed``). A deletion has no index rows, so the copies need no ``deleted``.
 ``clock`` holds the store's one logical clock: each write transaction takes its row lock first,
 so transaction numbers (``txn``) are handed out in commit order and a search can be pinned to
 "everything up to txn N" for stable paging.
@@ -11,7 +16,7 @@ Timestamps are fixed-width UTC strings (``2025-01-31T09:30:00.000000Z``) so that
 compare the same way on both databases.
 """
 
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import (
     BigInteger,
@@ -25,8 +30,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
-    literal_column,
 )
 
 #: Autoincrementing keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
@@ -44,10 +47,9 @@ TIMESTAMP_LENGTH = 27
 VALUE_PREFIX: Final = 128
 
 
-def value_prefix(column: Any) -> Any:
-    """The indexed prefix of a search value column: the same expression in the index and in queries
-    (constants written into the SQL, not bound, so both databases match it to the index)."""
-    return func.substr(column, literal_column("1"), literal_column(str(VALUE_PREFIX)))
+def key_of(text: str | None) -> str | None:
+    """The indexed prefix of a search value (``value_key``, ``namespace_key``), as the Writer stores it."""
+    return None if text is None else text[:VALUE_PREFIX]
 
 
 metadata = MetaData()
@@ -94,11 +96,21 @@ search_index = Table(
     #: A date's range as half-open UTC bounds [low, high).
     Column("low", Str(TIMESTAMP_LENGTH), nullable=True),
     Column("high", Str(TIMESTAMP_LENGTH), nullable=True),
+    #: The first VALUE_PREFIX characters of value and of namespace (``key_of``): PostgreSQL's btree
+    #: cannot hold a long description whole; a search for a shorter text needs nothing else
+    #: (``sql._equals``). Real columns, not an expression index, so the index alone answers.
+    Column("value_key", Str(VALUE_PREFIX), nullable=True),
+    Column("namespace_key", Str(VALUE_PREFIX), nullable=True),
+    #: Copies of the version's columns (``resource_version``), for visibility and order from the index.
+    Column("resource_type", Str(64), nullable=False),
+    Column("resource_id", Str(64), nullable=False),
+    Column("txn", BigInteger, nullable=False),
+    Column("superseded_txn", BigInteger, nullable=True),
     Index("ix_search_index_version", "version_pk", "param"),
     Index("ix_search_index_dates", "param", "low", "high"),
+    # Token, uri and exact string searches read the rows of one value: within (type, param, value,
+    # namespace) they lie in id order, with what decides visibility and the version's key beside
+    # them, so counting is an index-only range scan and the first page stops after a page.
+    Index("ix_search_index_key", "resource_type", "param", "value_key", "namespace_key", "resource_id", "txn",
+          "superseded_txn", "version_pk"),
 )
-# Token, uri and exact string searches start from the values (the few index rows that match), then
-# visit their versions. Bounded prefixes of value and namespace, because PostgreSQL's btree cannot
-# hold a long description whole; a search for a shorter text needs nothing else (``sql._equals``).
-Index("ix_search_index_value", search_index.c.param, value_prefix(search_index.c.value),
-      value_prefix(search_index.c.namespace))

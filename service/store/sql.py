@@ -7,8 +7,13 @@ paging over a snapshot visits every match exactly once however the data changes 
 Each version row records the txn that superseded it, so that is a condition on the row alone.
 
 A criterion selects version keys from the search index (``pk IN (SELECT version_pk ...)``), so a
-selective search starts from its few index rows, found through ``ix_search_index_value`` for
+selective search starts from its few index rows, found through ``ix_search_index_key`` for
 exact value matches, rather than visiting every version of the type.
+
+A search with one criterion that selects rows (not ``:missing`` or ``:not``) and the default order
+is answered from the index rows alone (``keyed``): they carry their version's visibility and id,
+so counting is one range of ``ix_search_index_key`` (index-only on PostgreSQL), and a page is
+that range read in id order up to the page's end; only the page's versions are then fetched.
 """
 
 from typing import Any
@@ -17,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, o
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from .query import Criterion, DateValue, SearchQuery, SortKey
-from .schema import VALUE_PREFIX, resource_version, search_index, value_prefix
+from .schema import VALUE_PREFIX, resource_version, search_index
 from .searchparams import ParamType, SearchParameter, normalize
 
 V = resource_version.alias("v")
@@ -31,16 +36,27 @@ def visible(resource_type: str, snapshot: int) -> ColumnElement[bool]:
                 or_(V.c.superseded_txn.is_(None), V.c.superseded_txn > snapshot), V.c.deleted == false())
 
 
+def row_visible(row: Any, resource_type: str, snapshot: int) -> ColumnElement[bool]:
+    """``visible`` on a search index row's copies of its version's columns (it has no deletions)."""
+    return and_(row.c.resource_type == resource_type, row.c.txn <= snapshot,
+                or_(row.c.superseded_txn.is_(None), row.c.superseded_txn > snapshot))
+
+
+#: The indexed prefix of each column compared whole (``schema.search_index``).
+_KEYS = {"value": "value_key", "namespace": "namespace_key"}
+
+
 def _equals(column: Any, text: str) -> ColumnElement[bool]:
-    """``column = text``, written so that ``ix_search_index_value`` answers it.
+    """``column = text``, written so that ``ix_search_index_key`` answers it.
 
     A text shorter than the indexed prefix equals a value exactly when the value's prefix does
     (a value with more characters has a longer prefix), so the index alone decides; a longer text
     is compared whole as well.
     """
+    key = column.table.c[_KEYS[column.name]]
     if len(text) < VALUE_PREFIX:
-        return value_prefix(column) == text
-    return and_(value_prefix(column) == text[:VALUE_PREFIX], column == text)
+        return key == text
+    return and_(key == text[:VALUE_PREFIX], column == text)
 
 
 def _like(text: str) -> str:
@@ -109,19 +125,64 @@ def _rows(parameter: SearchParameter, *conditions: ColumnElement[bool]) -> Colum
     return exists().where(_ROW.c.version_pk == V.c.pk, _ROW.c.param == parameter.name, *conditions)
 
 
-def _keys(parameter: SearchParameter, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+def _keys(resource_type: str, parameter: SearchParameter, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     """V is among the versions with an index row of ``parameter`` meeting ``conditions``: the
     database can start from those rows (one index range for an exact value)."""
-    return V.c.pk.in_(select(_ROW.c.version_pk).where(_ROW.c.param == parameter.name, *conditions))
+    return V.c.pk.in_(select(_ROW.c.version_pk).where(_ROW.c.resource_type == resource_type,
+                                                      _ROW.c.param == parameter.name, *conditions))
 
 
-def criterion(item: Criterion) -> ColumnElement[bool]:
+def _alternatives(item: Criterion) -> ColumnElement[bool]:
+    return or_(*(_value(item.parameter, item.modifier, value) for value in item.values))
+
+
+def criterion(resource_type: str, item: Criterion) -> ColumnElement[bool]:
     if item.modifier == "missing":
         return ~_rows(item.parameter) if item.values[0] else _rows(item.parameter)
-    alternatives = or_(*(_value(item.parameter, item.modifier, value) for value in item.values))
     if item.modifier == "not":
-        return ~_rows(item.parameter, alternatives)
-    return _keys(item.parameter, alternatives)
+        return ~_rows(item.parameter, _alternatives(item))
+    return _keys(resource_type, item.parameter, _alternatives(item))
+
+
+def _one_row_per_version(item: Criterion) -> bool:
+    """At most one index row of a version meets ``item``: a single value pinning every column a row
+    of its parameter varies in (rows of one version differ, see ``indexing.index_rows``)."""
+    if len(item.values) != 1 or item.modifier not in (None, "exact"):
+        return False
+    value = item.values[0]
+    if not isinstance(value, str):
+        return False
+    parameter = item.parameter
+    if parameter.type is ParamType.STRING:  # :exact: normalized follows from value, no namespace
+        return item.modifier == "exact"
+    system, bar, code = value.partition("|")
+    if parameter.type is ParamType.TOKEN:  # value and namespace, nothing else
+        return bar != "" and code != ""
+    return parameter.versioned and bar != ""  # a canonical's url and version
+
+
+def keyed(query: SearchQuery, snapshot: int) -> tuple[Select, Select] | None:
+    """(count, page) statements read from the search index alone, for a search with one row-selecting
+    criterion in the default order; None for any other search (then ``matches`` and ``ordered``).
+
+    The count counts the matching versions; the page selects them (all columns of V) ordered by id,
+    ``query.count + 1`` of them from ``query.offset``. At one snapshot a resource has at most one
+    visible version, so distinct versions are distinct resources; the rows need no DISTINCT when a
+    version has at most one matching row.
+    """
+    if len(query.criteria) != 1 or query.sort:
+        return None
+    item = query.criteria[0]
+    if item.modifier in ("missing", "not"):
+        return None
+    rows = (select(_ROW.c.resource_id, _ROW.c.version_pk)
+            .where(row_visible(_ROW, query.resource_type, snapshot), _ROW.c.param == item.parameter.name,
+                   _alternatives(item)))
+    if not _one_row_per_version(item):
+        rows = rows.distinct()
+    count = select(func.count()).select_from(rows.subquery())
+    page = rows.order_by(_ROW.c.resource_id).limit(query.count + 1).offset(query.offset).subquery("k")
+    return count, select(V).join(page, V.c.pk == page.c.version_pk).order_by(page.c.resource_id)
 
 
 def _sort_value(key: SortKey) -> ScalarSelect[Any]:
@@ -139,7 +200,8 @@ def _sort_value(key: SortKey) -> ScalarSelect[Any]:
 
 def matches(query: SearchQuery, snapshot: int) -> Select:
     """SELECT the matching versions (all columns of V), unordered."""
-    return select(V).where(visible(query.resource_type, snapshot), *(criterion(item) for item in query.criteria))
+    return select(V).where(visible(query.resource_type, snapshot),
+                           *(criterion(query.resource_type, item) for item in query.criteria))
 
 
 def ordered(statement: Select, sort: tuple[SortKey, ...]) -> Select:

@@ -11,7 +11,9 @@ same transaction. A ``Permit`` given to the write sees each change, with the con
 before it is made, so access rules are checked against what is stored inside the same turn.
 """
 
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -61,15 +63,54 @@ def _latest(connection: Connection, resource_type: str, resource_id: str) -> Sto
     return _version(row) if row else None
 
 
-def _search(connection: Connection, query: SearchQuery) -> Page:
+class Totals:
+    """Totals of searches by (type, criteria, snapshot), the most recent ``size`` of them.
+
+    The versions a snapshot sees never change (``sql``), so neither does its count: a search's total
+    is counted once, on its first page, and the later pages (their links carry ``_snapshot``) and
+    the same search repeated before anything is written take it from here. Only totals of snapshots
+    the store read from its own clock outside a write are kept: a snapshot a client names may not
+    have been reached yet, and a write's own snapshot is not committed.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._found: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> int | None:
+        with self._lock:
+            total = self._found.get(key)
+            if total is not None:
+                self._found.move_to_end(key)
+            return total
+
+    def put(self, key: tuple[Any, ...], total: int) -> None:
+        with self._lock:
+            self._found[key] = total
+            self._found.move_to_end(key)
+            while len(self._found) > self._size:
+                self._found.popitem(last=False)
+
+
+def _search(connection: Connection, query: SearchQuery, totals: Totals | None = None) -> Page:
+    """One page, and the total unless ``_total=none``; ``totals`` (outside writes only) keeps totals."""
+    pinned = query.snapshot is not None
     snapshot = query.snapshot if query.snapshot is not None else _snapshot(connection)
-    matching = sql.matches(query, snapshot)
+    keyed = sql.keyed(query, snapshot)
     total = None
     if query.total:
-        total = connection.execute(select(func.count()).select_from(matching.subquery())).scalar_one()
+        key = (query.resource_type, query.criteria, snapshot)
+        total = totals.get(key) if totals is not None else None
+        if total is None:
+            count = keyed[0] if keyed else select(func.count()).select_from(sql.matches(query, snapshot).subquery())
+            total = connection.execute(count).scalar_one()
+            if totals is not None and not pinned:
+                totals.put(key, total)
     rows: Sequence[Row[Any]] = []
     if query.count:
-        statement = sql.ordered(matching, query.sort).limit(query.count + 1).offset(query.offset)
+        statement = keyed[1] if keyed else (sql.ordered(sql.matches(query, snapshot), query.sort)
+                                            .limit(query.count + 1).offset(query.offset))
         rows = connection.execute(statement).all()
     return Page(tuple(_version(row) for row in rows[:query.count]), snapshot, query.offset, query.count,
                 total, len(rows) > query.count)
@@ -129,7 +170,7 @@ class Batch:
             "last_updated": last_updated, "method": method, "deleted": stamped is None, "content": text,
             "superseded_txn": None,
         })
-        self.index.append([] if stamped is None else index_rows(0, resource_type, stamped))
+        self.index.append([] if stamped is None else index_rows(0, resource_type, stamped, resource_id, txn))
         return StoredVersion.written(resource_type, resource_id, version_id, last_updated, method, text, stamped)
 
 
@@ -184,7 +225,8 @@ class Writer:
 
     def insert_batch(self, batch: Batch) -> None:
         """Insert a batch: the versions with one statement (keys returned in order), then their
-        index rows, then mark the versions they supersede. WriteConflict if a version exists already."""
+        index rows, then mark the versions they supersede (and those versions' index rows). WriteConflict
+        if a version exists already."""
         if not batch.versions:
             return
         statement = insert(_V).returning(_V.c.pk, sort_by_parameter_order=True)
@@ -202,10 +244,13 @@ class Writer:
                 rows.append(row)
         self._insert_index(rows)
         if batch.supersedes:
+            superseded = [{"t": t, "i": i, "v": v} for t, i, v in batch.supersedes]
+            version = (_V.c.resource_type == bindparam("t"), _V.c.resource_id == bindparam("i"),
+                       _V.c.version_id == bindparam("v"))
+            self._connection.execute(update(_V).where(*version).values(superseded_txn=self.txn), superseded)
             self._connection.execute(
-                update(_V).where(_V.c.resource_type == bindparam("t"), _V.c.resource_id == bindparam("i"),
-                                 _V.c.version_id == bindparam("v")).values(superseded_txn=self.txn),
-                [{"t": t, "i": i, "v": v} for t, i, v in batch.supersedes])
+                update(search_index).where(search_index.c.version_pk == select(_V.c.pk).where(*version)
+                                           .scalar_subquery()).values(superseded_txn=self.txn), superseded)
 
     def _insert_index(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
@@ -318,6 +363,7 @@ class Store:
         self._reader = reading(engine)
         #: The agent of writes that name none; None makes every write name its own (the API's store).
         self.operator = operator
+        self._totals = Totals()
 
     @classmethod
     def open(cls, url: str, operator: Agent | None = LOCAL_ADMIN) -> "Store":
@@ -378,7 +424,7 @@ class Store:
 
     def search(self, query: SearchQuery) -> Page:
         with self._reading() as connection:
-            return _search(connection, query)
+            return _search(connection, query, self._totals)
 
     def history(self, resource_type: str, resource_id: str | None = None, *, since: str | None = None,
                 count: int = 20, offset: int = 0, snapshot: int | None = None) -> Page:
