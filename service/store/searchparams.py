@@ -90,11 +90,15 @@ def values_at(node: Any, path: str) -> Iterator[Any]:
             yield child
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def normalize(text: str) -> str:
     """A string's matching form: accents removed, case folded, runs of spaces made one."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return re.sub(r"\s+", " ", stripped.casefold()).strip()
+    if not text.isascii():  # ASCII has nothing to decompose and no accents (the usual case, and fast)
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", text.casefold()).strip()
 
 
 def strings(*paths: str) -> Extractor:
