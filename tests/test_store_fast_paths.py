@@ -404,7 +404,7 @@ def test_a_search_from_the_index_alone_equals_a_brute_force_filter_at_every_snap
         for params, matches in SEARCHES:
             expected = _brute_force(store, snapshot, matches)
             query = parse_search("PlanDefinition", [*params, ("_snapshot", str(snapshot))])
-            assert sql.keyed(query, snapshot) is not None
+            assert sql.keyed(query) is not None
             for count in (1, 2, 50):
                 found: list[str] = []
                 offset = 0

@@ -16,9 +16,10 @@ so counting is one range of ``ix_search_index_key`` (index-only on PostgreSQL), 
 that range read in id order up to the page's end; only the page's versions are then fetched.
 """
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, func, not_, or_, select
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from .query import Criterion, DateValue, SearchQuery, SortKey
@@ -34,12 +35,6 @@ def visible(resource_type: str, snapshot: int) -> ColumnElement[bool]:
     by then, and not superseded by then."""
     return and_(V.c.resource_type == resource_type, V.c.txn <= snapshot,
                 or_(V.c.superseded_txn.is_(None), V.c.superseded_txn > snapshot), V.c.deleted == false())
-
-
-def row_visible(row: Any, resource_type: str, snapshot: int) -> ColumnElement[bool]:
-    """``visible`` on a search index row's copies of its version's columns (it has no deletions)."""
-    return and_(row.c.resource_type == resource_type, row.c.txn <= snapshot,
-                or_(row.c.superseded_txn.is_(None), row.c.superseded_txn > snapshot))
 
 
 #: The indexed prefix of each column compared whole (``schema.search_index``).
@@ -161,27 +156,35 @@ def _one_row_per_version(item: Criterion) -> bool:
     return parameter.versioned and bar != ""  # a canonical's url and version
 
 
-def keyed(query: SearchQuery, snapshot: int) -> tuple[Select, Select] | None:
+#: The bound parameters of ``keyed``'s statements.
+SNAPSHOT, LIMIT, OFFSET = bindparam("snapshot"), bindparam("limit"), bindparam("offset")
+
+
+def keyed(query: SearchQuery) -> tuple[Select, Select] | None:
     """(count, page) statements read from the search index alone, for a search with one row-selecting
     criterion in the default order; None for any other search (then ``matches`` and ``ordered``).
 
-    The count counts the matching versions; the page selects them (all columns of V) ordered by id,
-    ``query.count + 1`` of them from ``query.offset``. At one snapshot a resource has at most one
-    visible version, so distinct versions are distinct resources; the rows need no DISTINCT when a
-    version has at most one matching row.
+    Both take the parameter ``snapshot``; the page also ``limit`` and ``offset``. The count counts
+    the matching versions; the page selects them (all columns of V) ordered by id. At one snapshot a
+    resource has at most one visible version, so distinct versions are distinct resources; the rows
+    need no DISTINCT when a version has at most one matching row. Statements are built once per
+    search (type and criteria), then reused with new parameters.
     """
-    if len(query.criteria) != 1 or query.sort:
+    if len(query.criteria) != 1 or query.sort or query.criteria[0].modifier in ("missing", "not"):
         return None
-    item = query.criteria[0]
-    if item.modifier in ("missing", "not"):
-        return None
+    return _keyed(query.resource_type, query.criteria[0])
+
+
+@lru_cache(maxsize=1024)
+def _keyed(resource_type: str, item: Criterion) -> tuple[Select, Select]:
     rows = (select(_ROW.c.resource_id, _ROW.c.version_pk)
-            .where(row_visible(_ROW, query.resource_type, snapshot), _ROW.c.param == item.parameter.name,
-                   _alternatives(item)))
+            .where(_ROW.c.resource_type == resource_type, _ROW.c.txn <= SNAPSHOT,
+                   or_(_ROW.c.superseded_txn.is_(None), _ROW.c.superseded_txn > SNAPSHOT),
+                   _ROW.c.param == item.parameter.name, _alternatives(item)))
     if not _one_row_per_version(item):
         rows = rows.distinct()
     count = select(func.count()).select_from(rows.subquery())
-    page = rows.order_by(_ROW.c.resource_id).limit(query.count + 1).offset(query.offset).subquery("k")
+    page = rows.order_by(_ROW.c.resource_id).limit(LIMIT).offset(OFFSET).subquery("k")
     return count, select(V).join(page, V.c.pk == page.c.version_pk).order_by(page.c.resource_id)
 
 

@@ -97,21 +97,26 @@ def _search(connection: Connection, query: SearchQuery, totals: Totals | None = 
     """One page, and the total unless ``_total=none``; ``totals`` (outside writes only) keeps totals."""
     pinned = query.snapshot is not None
     snapshot = query.snapshot if query.snapshot is not None else _snapshot(connection)
-    keyed = sql.keyed(query, snapshot)
+    keyed = sql.keyed(query)
     total = None
     if query.total:
         key = (query.resource_type, query.criteria, snapshot)
         total = totals.get(key) if totals is not None else None
         if total is None:
-            count = keyed[0] if keyed else select(func.count()).select_from(sql.matches(query, snapshot).subquery())
-            total = connection.execute(count).scalar_one()
+            if keyed:
+                total = connection.execute(keyed[0], {"snapshot": snapshot}).scalar_one()
+            else:
+                count = select(func.count()).select_from(sql.matches(query, snapshot).subquery())
+                total = connection.execute(count).scalar_one()
             if totals is not None and not pinned:
                 totals.put(key, total)
     rows: Sequence[Row[Any]] = []
-    if query.count:
-        statement = keyed[1] if keyed else (sql.ordered(sql.matches(query, snapshot), query.sort)
-                                            .limit(query.count + 1).offset(query.offset))
-        rows = connection.execute(statement).all()
+    if query.count and keyed:
+        rows = connection.execute(keyed[1], {"snapshot": snapshot, "limit": query.count + 1,
+                                             "offset": query.offset}).all()
+    elif query.count:
+        rows = connection.execute(sql.ordered(sql.matches(query, snapshot), query.sort)
+                                  .limit(query.count + 1).offset(query.offset)).all()
     return Page(tuple(_version(row) for row in rows[:query.count]), snapshot, query.offset, query.count,
                 total, len(rows) > query.count)
 
