@@ -8,7 +8,9 @@ from ..store import Store
 from .outcomes import FhirError, error
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
+    """The app's store. A coroutine, though it does no I/O: FastAPI runs a plain ``def`` dependency in
+    the thread pool, a hand-off (and GIL hand-back) per request that costs more than the lookup."""
     return request.app.state.store
 
 
