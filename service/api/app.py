@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,6 +32,7 @@ from .outcomes import FhirError, error, outcome, store_error
 log = logging.getLogger(__name__)
 
 FHIR_PATH = "/fhir"
+_FHIR_PREFIX = f"{FHIR_PATH}/"
 _HTTP_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 415: "not-supported"}
 
 
@@ -92,17 +94,44 @@ def create_fhir_app(store: Store, security: SecuritySettings, guidelines: Path |
     return app
 
 
-class _BaseWithoutSlash:
-    """``POST /fhir`` (the base, as FHIR clients write it) reaches the API's transaction route
-    directly instead of being redirected to ``/fhir/``."""
+def _route_path(scope: Scope) -> str:
+    """The request's path below the server's ``root_path``, as Starlette's routers see it."""
+    path: str = scope["path"]
+    root_path = scope.get("root_path", "")
+    if root_path and path.startswith(root_path) and path != root_path and path[len(root_path)] == "/":
+        return path[len(root_path):]
+    return path
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+
+class _Service(FastAPI):
+    """The root app, whose HTTP requests under ``/fhir`` go straight to the FHIR API.
+
+    The API is as if mounted at ``/fhir``: it is given the scope a Starlette ``Mount`` would give
+    it (``root_path`` ending in ``/fhir``, the path unchanged). Only it does not pass through this
+    app's own middleware, router and mount first: the API is a FastAPI app with its own error
+    handling, so they added nothing to its requests but time. ``POST /fhir`` (the base, as FHIR
+    clients write it) reaches the API's transaction route directly instead of being redirected to
+    ``/fhir/``. Everything else (the site, lifespan) is this app's as usual.
+    """
+
+    def __init__(self, fhir: FastAPI, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fhir = fhir
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == FHIR_PATH:
-            scope = {**scope, "path": f"{FHIR_PATH}/", "raw_path": f"{FHIR_PATH}/".encode()}
-        await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            route_path = _route_path(scope)
+            if route_path == FHIR_PATH:
+                base = scope["path"] + "/"
+                scope = {**scope, "path": base, "raw_path": base.encode()}
+                route_path = f"{FHIR_PATH}/"
+            if route_path.startswith(_FHIR_PREFIX):
+                root_path = scope.get("root_path", "")
+                await self.fhir({**scope, "path_params": dict(scope.get("path_params", {})),
+                                 "app_root_path": scope.get("app_root_path", root_path),
+                                 "root_path": root_path + FHIR_PATH, "endpoint": self.fhir}, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def _site(folder: Path | None) -> ASGIApp:
@@ -134,9 +163,8 @@ def create_app(database_url: str, guidelines: Path | None = None, security: Secu
         yield
         store.close()
 
-    app = FastAPI(title="Harmonise", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = _Service(create_fhir_app(store, security, guidelines), title="Harmonise", lifespan=lifespan,
+                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
-    app.mount(FHIR_PATH, create_fhir_app(store, security, guidelines))
     app.mount("/", _site(site), name="site")
-    app.add_middleware(_BaseWithoutSlash)
     return app
