@@ -8,8 +8,17 @@ advisory lock, so several server processes starting at once migrate one at a tim
 Connections are pooled: each process keeps at most ``HARMONISE_DB_POOL_SIZE`` (default
 ``DEFAULT_POOL_SIZE``) open and never opens more, so a thread that finds them all in use waits
 for one to come back (up to ``POOL_TIMEOUT`` seconds) instead of opening and closing a
-connection of its own per request (a PostgreSQL connection takes milliseconds to start). Each
-connection is checked with a ping when taken from the pool, so a server restart costs no request.
+connection of its own per request (a PostgreSQL connection takes milliseconds to start).
+
+A PostgreSQL connection is checked when taken from the pool without a round trip to the server
+(``_check_on_checkout``): a server that goes away (a restart or shutdown, ``pg_terminate_backend``,
+an idle-session timeout) says so on the socket (an error message and end of file) before it
+closes, so a pooled connection with anything to read is suspect. Only such a connection is pinged
+(``SELECT 1``), and replaced if the ping fails; a quiet one is used at once. SQLAlchemy's own
+``pool_pre_ping`` pinged every connection on every checkout: a second round trip for each read,
+as costly as the read itself. A restart therefore still costs no request. What neither check can
+see is a connection that dies between checkout and its statement (as with the ping): that
+statement fails, and SQLAlchemy then invalidates the whole pool, so the next request reconnects.
 
 Reads use ``reading(engine)``: connections in autocommit mode, so a read is its statement alone,
 without BEGIN and COMMIT around it. Every read the store makes is either one statement or pinned
@@ -17,6 +26,7 @@ to a transaction number (see ``sql``), so it needs no transaction to be consiste
 """
 
 import os
+import select
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,6 +34,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 MIGRATIONS: Final = Path(__file__).with_name("migrations")
 #: Any fixed 64-bit number: the advisory lock that serialises migrations on PostgreSQL.
@@ -67,6 +78,35 @@ def _sqlite_events(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _has_input(fd: int) -> bool:
+    """Whether the socket has anything to read, or has hung up, right now (without waiting)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [fd], 0)  # Windows: no poll(), and no fd past 1024 there
+    return bool(readable)
+
+
+def _check_on_checkout(engine: Engine) -> None:
+    """Replace a pooled PostgreSQL connection whose server has gone (see the module's docstring)."""
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise DisconnectionError("the connection is closed")
+        try:
+            quiet = not _has_input(dbapi_connection.pgconn.socket)
+        except (OSError, ValueError) as exc:  # no socket any more
+            raise DisconnectionError(f"the connection's socket is unusable: {exc}") from exc
+        if quiet:
+            return
+        try:  # a notice or parameter change is harmless; the server's goodbye is not
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"the server closed the connection: {exc}") from exc
+
+
 def make_engine(url: str, pool: int | None = None) -> Engine:
     """An engine for a ``sqlite:///file`` or ``postgresql+psycopg://`` URL, keeping ``pool`` connections
     (default: ``pool_size()``)."""
@@ -80,7 +120,9 @@ def make_engine(url: str, pool: int | None = None) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": 30}, **pooling)
         _sqlite_events(engine)
         return engine
-    return create_engine(parsed, pool_pre_ping=True, **pooling)
+    engine = create_engine(parsed, **pooling)
+    _check_on_checkout(engine)
+    return engine
 
 
 def reading(engine: Engine) -> Engine:
