@@ -96,8 +96,19 @@ class Totals:
 def _search(connection: Connection, query: SearchQuery, totals: Totals | None = None) -> Page:
     """One page, and the total unless ``_total=none``; ``totals`` (outside writes only) keeps totals."""
     pinned = query.snapshot is not None
-    snapshot = query.snapshot if query.snapshot is not None else _snapshot(connection)
     keyed = sql.keyed(query)
+    rows: Sequence[Row[Any]] = []
+    snapshot = query.snapshot
+    if keyed and query.count and not pinned:
+        # The page reads the clock itself, in the same statement, and says in each row which snapshot.
+        page = sql.keyed(query, clocked=True)[1]  # type: ignore[index]
+        rows = connection.execute(page, {"limit": query.count + 1, "offset": query.offset}).all()
+        snapshot = rows[0].snapshot if rows else None
+    if snapshot is None:
+        snapshot = _snapshot(connection)
+    if keyed and query.count and not rows:  # pinned, or nothing at the page's snapshot: at this one?
+        rows = connection.execute(keyed[1], {"snapshot": snapshot, "limit": query.count + 1,
+                                             "offset": query.offset}).all()
     total = None
     if query.total:
         key = (query.resource_type, query.criteria, snapshot)
@@ -110,11 +121,7 @@ def _search(connection: Connection, query: SearchQuery, totals: Totals | None = 
                 total = connection.execute(count).scalar_one()
             if totals is not None and not pinned:
                 totals.put(key, total)
-    rows: Sequence[Row[Any]] = []
-    if query.count and keyed:
-        rows = connection.execute(keyed[1], {"snapshot": snapshot, "limit": query.count + 1,
-                                             "offset": query.offset}).all()
-    elif query.count:
+    if query.count and not keyed:
         rows = connection.execute(sql.ordered(sql.matches(query, snapshot), query.sort)
                                   .limit(query.count + 1).offset(query.offset)).all()
     return Page(tuple(_version(row) for row in rows[:query.count]), snapshot, query.offset, query.count,
