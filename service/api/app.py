@@ -89,8 +89,13 @@ def create_fhir_app(store: Store, security: SecuritySettings, guidelines: Path |
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
     _install_error_handlers(app)
     # Fixed paths (/metadata, /_history, /_search, /$validate) before /{type}/{id} would take them.
+    # The modules' routes join the app's own list, as routes declared on it would, rather than
+    # through include_router: FastAPI matches an included router through a wrapper that re-derives
+    # its routes' effective context on every request, a cost per router before the one that
+    # matches (the read route is in the sixth). There is nothing for it to add here: no prefix, and
+    # a router's dependencies (reads()) are already part of each of its routes.
     for module in (capability, monitoring, variation, search, operations, resources, transaction):
-        app.include_router(module.router)
+        app.router.routes.extend(module.router.routes)
     return app
 
 
