@@ -1,14 +1,13 @@
 """HTTP headers with FHIR meaning: ETag and If-Match (versions), Last-Modified, Prefer."""
 
 import re
-from email.utils import format_datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
 from fastapi import Request
 
 from ..store import StoredVersion
-from ..store.dates import parse_timestamp
 from .outcomes import error
 
 _ETAG: Final = re.compile(r'\s*(?:W/)?"?([0-9]{1,9})"?\s*')
@@ -26,8 +25,17 @@ def etag(version_id: int) -> str:
     return f'W/"{version_id}"'
 
 
+_DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(timestamp: str) -> str:
-    return format_datetime(parse_timestamp(timestamp), usegmt=True)
+    """A store timestamp (``2025-03-04T05:06:07.123456Z``, always UTC) as an HTTP date
+    (``Tue, 04 Mar 2025 05:06:07 GMT``, RFC 9110's IMF-fixdate), as ``email.utils.format_datetime``
+    writes it, in a few microseconds: every read sends one in Last-Modified."""
+    moment = datetime.fromisoformat(timestamp)
+    return (f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year:04d} "
+            f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} GMT")
 
 
 def version_headers(version: StoredVersion) -> dict[str, str]:
