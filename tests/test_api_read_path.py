@@ -150,3 +150,15 @@ def test_the_base_without_a_slash_reaches_the_transaction_route_and_the_site_sta
     assert posted.status_code == 200 and posted.json()["type"] == "transaction-response"
     assert site.status_code == 404 and "harmonise publish" in site.text  # the page saying how to build it
     assert beside.status_code == 404 and beside.headers["content-type"].startswith("text/html")
+
+
+def test_content_negotiation_is_the_same_the_second_time_a_header_is_seen(apps) -> None:
+    app, _mounted = apps
+    cases = [("application/fhir+xml", 200, "application/fhir+xml"), ("text/plain", 406, "application/fhir+json"),
+             ("text/html;q=0.9, application/xml;q=0.8", 200, "application/fhir+xml"),
+             ("*/*", 200, "application/fhir+json"), ("application/json;q=0", 406, "application/fhir+json")]
+    for accept, status, media in cases * 2:  # the second round answers from the remembered negotiation
+        answer = _ask(app, "GET", "/fhir/metadata", headers={"Accept": accept})
+        assert (answer.status_code, answer.headers["content-type"].split(";")[0]) == (status, media), accept
+        if status == 406:
+            assert accept in answer.json()["issue"][0]["diagnostics"]

@@ -4,6 +4,7 @@
 that accepts nothing we can write gets 406; a body in a media type we cannot read gets 415.
 """
 
+from functools import lru_cache
 from typing import Final
 
 from fastapi import Request
@@ -56,13 +57,25 @@ def response_format(request: Request) -> str:
     header = request.headers.get("accept", "").strip()
     if not header:
         return JSON
+    found = _negotiated(header)
+    if found is None:
+        raise error(406, "not-supported", f"cannot answer in any of the accepted types ({header}); "
+                    "this server writes application/fhir+json and application/fhir+xml")
+    return found
+
+
+@lru_cache(maxsize=256)
+def _negotiated(header: str) -> str | None:
+    """What to answer a request with this Accept header in; None if nothing it accepts.
+
+    Remembered by header: clients send the same few, and parsing one costs more than the lookup.
+    """
     for media in _accepted(header):
         if media in MEDIA_TYPES:
             return MEDIA_TYPES[media]
         if media in _WILDCARDS:
             return JSON
-    raise error(406, "not-supported", f"cannot answer in any of the accepted types ({header}); "
-                "this server writes application/fhir+json and application/fhir+xml")
+    return None
 
 
 def is_pretty(request: Request) -> bool:
