@@ -326,13 +326,18 @@ def score(findings: Sequence[Finding], alignment: Alignment, reference: Sequence
             parts["count"] += abs(len(alignment.matched[finding.step]) - len(step.points)) / len(step.points)
         elif finding.dimension is not Dimension.TIMING:
             parts[finding.dimension.value] += 1
+    return _with_timing(parts, alignment, steps)
+
+
+def _with_timing(parts: dict[str, float], alignment: Alignment, steps: dict[str, ReferenceStep]) -> Score:
+    """The score from its counted parts, with timing added: how far outside each window."""
     for key, matched in alignment.matched.items():
         for occ, k in matched:
             if k >= 0 and occ.point.day is not None and steps[key].points[k].day is not None:
                 parts["timing"] += min(timing_cost(occ.point, steps[key].points[k]), MAX_TIMING_COST)
-    parts = {k: round(v, 3) for k, v in parts.items()}
-    total = round(sum(SCORE_WEIGHTS[k] * v for k, v in parts.items()), 3)
-    return Score(total=total, **parts)
+    rounded = {k: round(v, 3) for k, v in parts.items()}
+    total = round(sum(SCORE_WEIGHTS[k] * v for k, v in rounded.items()), 3)
+    return Score(total=total, **rounded)
 
 
 def alignment_score(alignment: Alignment, reference: Sequence[ReferenceStep]) -> Score:
@@ -361,13 +366,7 @@ def alignment_score(alignment: Alignment, reference: Sequence[ReferenceStep]) ->
         if (step.conditions and not conditional) or (conditional and not step.conditions):
             parts["condition"] += 1
     parts["presence"] += len({occ.step.path for occ in alignment.extra})
-    for key, matched in alignment.matched.items():
-        for occ, k in matched:
-            if k >= 0 and occ.point.day is not None and steps[key].points[k].day is not None:
-                parts["timing"] += min(timing_cost(occ.point, steps[key].points[k]), MAX_TIMING_COST)
-    parts = {k: round(v, 3) for k, v in parts.items()}
-    total = round(sum(SCORE_WEIGHTS[k] * v for k, v in parts.items()), 3)
-    return Score(total=total, **parts)
+    return _with_timing(parts, alignment, steps)
 
 
 def _contacts(pathway: Pathway) -> tuple[int, dict[str, int], list[str]]:
