@@ -9,6 +9,7 @@
 """
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from email.utils import format_datetime
@@ -41,11 +42,19 @@ def _ask(app: object, method: str, path: str, root_path: str = "", **options: ob
 
 def _terminate(application_name: str) -> int:
     """End every server process of connections named ``application_name``, as a server restart
-    ends them (an error message, then the socket closes); returns how many there were."""
+    ends them (an error message, then the socket closes), and wait until they have gone; returns
+    how many there were. (A connection taken in the moment between the signal and its server
+    process's exit would still look healthy, as it could in a restart: that statement would fail.)"""
     with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", autocommit=True) as admin:
-        row = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                            "WHERE application_name = %s", (application_name,)).fetchone()
-    return row[0] if row else 0
+        pids = [row[0] for row in admin.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                                                (application_name,))]
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+        for _attempt in range(200):
+            alive = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone()
+            if alive is None or alive[0] == 0:
+                break
+            time.sleep(0.05)
+    return len(pids)
 
 
 @pytest.fixture
