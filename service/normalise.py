@@ -119,7 +119,7 @@ def normalise(plan: PlanDefinition) -> tuple[Pathway, list[Problem]]:
         version=plan.version,
         name=plan.name,
         title=plan.title,
-        status=plan.status,
+        status=plan.status or "unknown",  # status is required (1..1): validation has already refused it missing
         date=str(plan.date) if plan.date else None,
         publisher=plan.publisher,
         experimental=plan.experimental,

@@ -238,9 +238,10 @@ _RELATIONSHIPS = {
 def _related_anchor(
     path: str, action: PlanDefinitionAction, context: _Context
 ) -> tuple[tuple[Window, ...], tuple[str, ...]]:
+    assert action.relatedAction  # the caller comes here only for an action that has one
     related = action.relatedAction[0]
     related_path = f"{path}.relatedAction[0]"
-    target = context.ids.get(related.actionId)
+    target = context.ids.get(related.actionId or "")
     if target is None:
         context.problems.append(
             warning(
@@ -262,7 +263,7 @@ def _related_anchor(
     elif related.offsetRange is not None:
         low, high = _range_days(related.offsetRange, f"{related_path}.offsetRange", context)
         offset_source = (f"{related_path}.offsetRange",)
-    end, sign = _RELATIONSHIPS.get(related.relationship, ("start", 1))
+    end, sign = _RELATIONSHIPS.get(related.relationship or "", ("start", 1))
     base = target_res.windows[0] if end == "start" else target_res.windows[-1]
     if sign < 0:
         window = base.shift(-high, -low)

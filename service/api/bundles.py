@@ -82,7 +82,7 @@ def searchset(request: Request, resource_type: str, params: Sequence[tuple[str, 
     bundle["link"] = page_links(f"{base_url(request)}/{resource_type}", params, page)
     bundle["entry"] = [
         {"fullUrl": full_url(request, version),
-         "resource": stored_placeholder(number) if stored else apply(version.resource, subset),
+         "resource": stored_placeholder(number) if stored else apply(version.existing(), subset),
          "search": {"mode": "match"}}
         for number, version in enumerate(page.versions) if version.content is not None
     ]

@@ -32,7 +32,7 @@ def resource_response(request: Request, version: StoredVersion) -> Response:
     media_type = response_format(request)
     if media_type == JSON and not is_pretty(request) and subset.whole:
         return Response(version.content.encode("utf-8"), headers=headers, media_type=f"{JSON}; charset=utf-8")
-    return fhir_response(request, apply(version.resource, subset), headers=headers, media_type=media_type)
+    return fhir_response(request, apply(version.existing(), subset), headers=headers, media_type=media_type)
 
 
 def written(request: Request, version: StoredVersion, status: int, warnings: list[Problem],

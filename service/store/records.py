@@ -43,6 +43,12 @@ class StoredVersion:
         # read back without the checks meant for untrusted input (fhirformat.parse_json).
         return simplejson.loads(self.content, use_decimal=True)
 
+    def existing(self) -> JsonDict:
+        """``resource``, for a caller that has already ruled out a deletion (a read answers 410 for one)."""
+        if self.resource is None:
+            raise ValueError(f"{self.resource_type}/{self.resource_id} version {self.version_id} is a deletion")
+        return self.resource
+
     @property
     def deleted(self) -> bool:
         return self.content is None

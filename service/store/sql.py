@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, func, not_, or_, select
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from .query import Criterion, DateValue, SearchQuery, SortKey
@@ -157,7 +158,9 @@ def _one_row_per_version(item: Criterion) -> bool:
 
 
 #: The bound parameters of ``keyed``'s statements.
-SNAPSHOT, LIMIT, OFFSET = bindparam("snapshot"), bindparam("limit"), bindparam("offset")
+SNAPSHOT: BindParameter[Any] = bindparam("snapshot")
+LIMIT: BindParameter[Any] = bindparam("limit")
+OFFSET: BindParameter[Any] = bindparam("offset")
 
 
 def keyed(query: SearchQuery, clocked: bool = False) -> tuple[Select, Select] | None:
