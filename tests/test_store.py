@@ -275,3 +275,19 @@ def test_opening_migrates_once_and_again_is_harmless(database_url: str) -> None:
     tables = set(inspect(store.engine).get_table_names())
     assert {"clock", "resource_version", "search_index", "alembic_version"} <= tables
     store.close()
+
+
+def test_matching_yields_every_match_of_one_snapshot_page_by_page(database_url: str) -> None:
+    store = Store.open(database_url)
+    for n in range(7):
+        with store.write() as writer:
+            writer.update(minimal_pathway(id=f"p{n}"), f"p{n}")
+    found = []
+    for version in store.matching(parse_search("PlanDefinition", [("_count", "3")])):
+        found.append(version.resource_id)
+        if len(found) == 1:  # written after the first page was read: not in this snapshot
+            with store.write() as writer:
+                writer.update(minimal_pathway(id="p9"), "p9")
+    assert found == [f"p{n}" for n in range(7)]
+    assert len(list(store.matching(parse_search("PlanDefinition", [("_count", "3")])))) == 8
+    store.close()

@@ -22,11 +22,13 @@ from typing import Final
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from .. import conventions as c
 from .. import fhirpatch, loader
 from ..fhirformat import JsonDict, parse_json
 from ..register import RegisterEntry, read_register
-from ..store import Store
+from ..store import Store, parse_search
 from ..store.errors import NotFound
+from ..store.query import MAX_COUNT
 from ..variation.compare import TrustPathway
 from ..variation.network import compare_topics, group_by_topic
 from .auth import reads
@@ -107,6 +109,21 @@ def _every_version(store: Store) -> Iterable[JsonDict]:
         offset += page.count
 
 
+def _topics(resources: Iterable[JsonDict]) -> set[str]:
+    """The pathway topics these resources are about."""
+    return {p.pathway.topic for p in _pathways(resources) if p.pathway.topic}
+
+
+def _current_of_topics(store: Store, topics: set[str]) -> list[JsonDict]:
+    """The current PlanDefinitions of these topics, found by the ``context`` search parameter, not by
+    reading every PlanDefinition in the store (it holds the whole network's, or the country's)."""
+    if not topics:
+        return []
+    tokens = ",".join(f"{c.PATHWAY_TOPIC_SYSTEM}|{topic}" for topic in sorted(topics))
+    query = parse_search("PlanDefinition", [("context", tokens), ("_count", str(MAX_COUNT))])
+    return [version.existing() for version in store.matching(query)]
+
+
 def _pathways(resources: Iterable[JsonDict]) -> list[TrustPathway]:
     found = []
     for resource in resources:
@@ -131,8 +148,8 @@ def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
         raise error(400, "invalid", f"as-of '{as_of}' is not a date like 2026-11-22") from None
     named, canonicals = _chosen(store, references)
     every_version = list(_every_version(store)) if canonicals else []
-    current = [v.resource for v in store.current("PlanDefinition") if v.resource is not None]
-    pool = current + named + [r for r in every_version if f"{r.get('url')}|{r.get('version')}" in canonicals]
+    by_canonical = [r for r in every_version if f"{r.get('url')}|{r.get('version')}" in canonicals]
+    pool = _current_of_topics(store, set(topics) | _topics(named + by_canonical)) + named + by_canonical
     chosen = canonicals | {f"{r.get('url')}|{r.get('version')}" for r in named}
     grouped = group_by_topic(_pathways(pool), chosen=chosen)
     wanted = set(topics) | {

@@ -16,7 +16,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -451,6 +451,15 @@ class Store:
     def search(self, query: SearchQuery) -> Page:
         with self._reading() as connection:
             return _search(connection, query, self._totals)
+
+    def matching(self, query: SearchQuery) -> Iterator[StoredVersion]:
+        """Every match of a search (``query``'s count is the page size), page by page of one snapshot."""
+        page = self.search(replace(query, offset=0, total=False))
+        while True:
+            yield from page.versions
+            if not page.has_next:
+                return
+            page = self.search(replace(query, offset=page.offset + page.count, snapshot=page.snapshot, total=False))
 
     def history(self, resource_type: str, resource_id: str | None = None, *, since: str | None = None,
                 count: int = 20, offset: int = 0, snapshot: int | None = None) -> Page:
