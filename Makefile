@@ -3,12 +3,13 @@
 #               print the variation report and the signals, build the site, serve API and site
 #   make test   install, then run every test (this is what .ci/run runs)
 #   make bench  install, then run the benchmarks of docs/performance.md (about 15 minutes)
+#   make lint   install, then ruff (service, tests, benchmarks) and mypy (service)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench install
+.PHONY: demo test bench lint install
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +38,8 @@ bench: install
 	$(BIN)/pip install --quiet -e ".[bench]"
 	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+lint: install
+	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/ruff check service tests benchmarks
+	$(BIN)/mypy service
