@@ -39,7 +39,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from benchmarks import generate, load, populate
+from benchmarks import generate, load
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 1, 1)
@@ -457,20 +457,14 @@ def fhirsnake_python() -> Path:
     return python
 
 
-def _fill_worker() -> None:
-    """In the generating processes only: remember ``searchparams.normalize``'s answers.
-
-    It is a pure function of its text and most texts repeat across synthetic pathways, so the
-    rows are the same, made sooner. Ingest, which is measured, never runs with this.
-    """
-    from functools import lru_cache  # noqa: PLC0415
-
-    from service.store import searchparams  # noqa: PLC0415
-
-    searchparams.normalize = lru_cache(maxsize=200_000)(searchparams.normalize)
+#: Pathways written per transaction when filling the store for the API rows.
+FILL_BATCH = 5000
 
 
-def _prepare_chunk(args: tuple) -> populate.Prepared:
+def _prepare_chunk(args: tuple) -> Any:
+    """Generate pathways and the rows ``Writer.create`` makes for them (``prepare_creates``: no database)."""
+    from service.store.store import prepare_creates  # noqa: PLC0415
+
     spec, coords, txn, last_updated, agent, files = args
     resources = [generate.pathway(spec, ods, slot).resource for ods, slot in coords]
     if files is not None:
@@ -478,19 +472,23 @@ def _prepare_chunk(args: tuple) -> populate.Prepared:
 
         for resource in resources:
             (files / f"{resource['id']}.json").write_bytes(to_json(resource, pretty=False))
-    return populate.prepare(resources, txn, last_updated, agent)
+    return prepare_creates(resources, txn, last_updated, agent)
 
 
 def fill(store: Any, spec: generate.Spec, coords: list[tuple[str, int]], files: Path,
-         pool: multiprocessing.pool.Pool, batch: int = populate.BATCH, chunk: int = 250) -> None:
-    """Generate (in the pool) and bulk-create these pathways, and write them as fhirsnake's files."""
+         pool: multiprocessing.pool.Pool, batch: int = FILL_BATCH, chunk: int = 250) -> None:
+    """Generate (in the pool) and create these pathways in batches, and write them as fhirsnake's files.
+
+    The rows are those ``Writer.create`` makes (``prepare_creates`` and ``Writer.insert_batch`` are
+    ``Writer.create_many``'s own steps; tests/test_store_fast_paths.py holds them to one-by-one writes).
+    """
     for start in range(0, len(coords), batch):
         part = coords[start:start + batch]
         with store.write() as writer:
             jobs = [(spec, part[i:i + chunk], writer.txn, writer.last_updated, writer.agent, files)
                     for i in range(0, len(part), chunk)]
             for prepared in pool.imap(_prepare_chunk, jobs):
-                populate.insert_prepared(writer, prepared)
+                writer.insert_batch(prepared)
 
 
 def record(base: str, paths: list[str]) -> tuple[dict[str, tuple[int, dict[str, str], bytes]], dict[str, float]]:
@@ -555,14 +553,6 @@ def section_api(scale: Scale, work: Path, pg: Postgres, results: Results) -> Non
     spec = generate.Spec(trusts=scale.trusts, topics=math.ceil(largest / scale.trusts))
     coords = generate.coordinates(spec)[:largest]
     ids = [generate.pathway_id(ods, slot) for ods, slot in coords]
-    sample = [generate.pathway(spec, ods, slot).resource for ods, slot in coords[:40]]
-    problem = populate.check(sample) or populate.check(sample, (pg.schema_url("check_writer"),
-                                                                pg.schema_url("check_bulk")))
-    pg.drop_schema("check_writer")
-    pg.drop_schema("check_bulk")
-    if problem:
-        results.add(Row("api", "API", f"not measured: {problem}"))
-        return
     url = pg.schema_url("api")
     store = Store.open(url)
     env = {"HARMONISE_JWT_SECRET": uuid.uuid4().hex * 2}  # reads are open; the key only has to exist
@@ -570,7 +560,7 @@ def section_api(scale: Scale, work: Path, pg: Postgres, results: Results) -> Non
     rng = random.Random(3)
     raw = results.raw.setdefault("api", {})
     try:
-        with multiprocessing.get_context("fork").Pool(2, initializer=_fill_worker) as pool:
+        with multiprocessing.get_context("fork").Pool(2) as pool:
             for size in scale.api_sizes:
                 files = work / f"fhirsnake-{size}" / "resources" / "PlanDefinition"
                 files.mkdir(parents=True)

@@ -250,9 +250,13 @@ def each_file(files: Iterable[Path], on_file: Callable[[Path], None] | None = No
             on_file(path)
 
 
-def load(paths: Iterable[Path], on_file: Callable[[Path], None] | None = None) -> LoadResult:
-    """Load every file under ``paths``; ``on_file`` is called after each (for progress bars)."""
+def load(paths: Iterable[Path], on_file: Callable[[Path], None] | None = None,
+         on_found: Callable[[int], None] | None = None) -> LoadResult:
+    """Load every file under ``paths``; for progress bars, ``on_found`` is told how many files
+    there are and ``on_file`` is called after each."""
     files, problems = discover(paths)
+    if on_found:
+        on_found(len(files))
     result = LoadResult(problems=problems)
     for path, loaded, found in each_file(files, on_file):
         result.files.append(str(path))

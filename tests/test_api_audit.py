@@ -13,22 +13,17 @@ from service.store import Store, parse_search
 from service.store import store as store_module
 
 from .conftest import GUIDELINES, PATHWAYS, REPOSITORY, minimal_pathway
-from .stores import BACKENDS, ServerThread, bearer, database
+from .stores import BACKENDS, ServerThread, bearer, database, server  # noqa: F401  (fixture)
 
 RHQ = bearer("system/*.read system/PlanDefinition.write", trust="RHQ", subject="alice@rhq")
 AUDITOR = bearer("system/Provenance.read", subject="auditor")
 ADDRESS = "http://harmonise.example.org/fhir/StructureDefinition/client-address"
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def audited(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    with database(request.param, tmp_path_factory.mktemp("audit")) as url, ServerThread(url) as server:
-        yield server
-
-
 @pytest.fixture
-def api(audited: ServerThread) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=audited.base, timeout=60, headers=RHQ) as client:
+def api(server: ServerThread) -> Iterator[httpx.Client]:
+    """A client of the module's server (tests/stores.py, once per backend) writing as RHQ."""
+    with httpx.Client(base_url=server.base, timeout=60, headers=RHQ) as client:
         yield client
 
 

@@ -202,3 +202,21 @@ def test_small_batches_store_what_one_batch_stores(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(transfer, "BATCH", 3)
     assert load("batches.db") == whole
     assert len(whole[1]) > 3 * 10  # many batches, really
+
+
+def test_two_files_with_the_same_id_and_version_load_the_first(database_url: str, tmp_path: Path) -> None:
+    pathways, guidelines = tmp_path / "pathways", tmp_path / "guidelines"
+    (pathways / "a").mkdir(parents=True)
+    (pathways / "b").mkdir()
+    guidelines.mkdir()
+    write_json(pathways / "a" / "RHQ.json", minimal_pathway(version="1.0.0", title="First"))
+    write_json(pathways / "a" / "RHQ-copy.json", minimal_pathway(version="1.0.0", title="Same folder"))
+    write_json(pathways / "b" / "RHQ.json", minimal_pathway(version="1.0.0", title="Other folder"))
+    code, report = load_json(database_url, pathways, guidelines)
+    assert code == 1
+    assert [(Path(p["file"]).relative_to(pathways).as_posix(), p["path"]) for p in report["problems"]] == [
+        ("a/RHQ.json", "PlanDefinition.id"), ("b/RHQ.json", "PlanDefinition.id")]
+    assert all("already loaded from" in p["message"] and "RHQ-copy.json" in p["message"] for p in report["problems"])
+    store = Store.open(database_url)
+    assert store.read("PlanDefinition", "rhq-test").resource["title"] == "Same folder"
+    store.close()

@@ -5,7 +5,7 @@ Output for people goes through rich; ``--format json`` prints one JSON document 
 """
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from .. import __version__, loader
 
@@ -87,11 +87,22 @@ def main_callback(
     """Harmonise: clinical pathway and guideline harmonisation for NHS hospital networks."""
 
 
+class FileProgress:
+    """What a loader reports as it goes: how many files it found, then each file read."""
+
+    def __init__(self, progress: Progress, task: TaskID) -> None:
+        self._progress, self._task = progress, task
+
+    def found(self, count: int) -> None:
+        self._progress.update(self._task, total=count)
+
+    def read(self, _path: Path) -> None:
+        self._progress.advance(self._task)
+
+
 @contextmanager
-def file_progress(paths: list[Path], quiet: bool) -> Iterator[Callable[[Path], None]]:
-    """A progress bar over the files under ``paths`` on a terminal (stderr, gone when done):
-    the callable given advances it by one file."""
-    files, _ = loader.discover(paths)
+def file_progress(quiet: bool) -> Iterator[FileProgress]:
+    """A progress bar over files being read, on a terminal (stderr, gone when done)."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -100,14 +111,13 @@ def file_progress(paths: list[Path], quiet: bool) -> Iterator[Callable[[Path], N
         transient=True,
         disable=quiet or not err.is_terminal,
     ) as progress:
-        task = progress.add_task("Reading FHIR files", total=len(files))
-        yield lambda _path: progress.advance(task)
+        yield FileProgress(progress, progress.add_task("Reading FHIR files", total=None))
 
 
 def load_with_progress(paths: list[Path], quiet: bool) -> loader.LoadResult:
     """Load files with a progress bar on a terminal."""
-    with file_progress(paths, quiet) as on_file:
-        return loader.load(paths, on_file=on_file)
+    with file_progress(quiet) as progress:
+        return loader.load(paths, on_file=progress.read, on_found=progress.found)
 
 
 def main() -> None:

@@ -60,8 +60,9 @@ def load_topics(folders: list[Path], quiet: bool, chosen: list[str]) -> tuple[di
     # Only the normalised pathways are kept, file by file: not each file's FHIR JSON.
     files, problems = loader.discover(folders)
     items: list[TrustPathway] = []
-    with file_progress(folders, quiet=quiet) as on_file:
-        for _path, loaded, found in loader.each_file(files, on_file):
+    with file_progress(quiet) as progress:
+        progress.found(len(files))
+        for _path, loaded, found in loader.each_file(files, progress.read):
             items.extend(TrustPathway(r.pathway, r.file) for r in loaded)
             problems.extend(found)
     return group_by_topic(items, chosen=chosen), [p for p in problems if p.severity is Severity.ERROR]

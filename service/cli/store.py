@@ -59,8 +59,8 @@ def open_store(url: str, command: str | None = None) -> Store:
 
 
 def _load(store: Store, pathways: Path, guidelines: Path, quiet: bool) -> LoadReport:
-    with file_progress([pathways, guidelines], quiet=quiet) as on_file:
-        return store_files(store, [pathways, guidelines], on_file=on_file)
+    with file_progress(quiet) as progress:
+        return store_files(store, [pathways, guidelines], on_file=progress.read, on_found=progress.found)
 
 
 def _report_json(report: LoadReport, database: str) -> dict[str, Any]:

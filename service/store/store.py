@@ -47,8 +47,10 @@ LOCAL_ADMIN = local_admin()
 
 def _version(row: Row[Any]) -> StoredVersion:
     """A version row as a record; its content is parsed only if asked for (``StoredVersion.resource``)."""
-    return StoredVersion(row.resource_type, row.resource_id, row.version_id, row.last_updated, row.method,
-                         None if row.deleted else row.content)
+    record = _record(row.resource_type, row.resource_id,
+                     (row.version_id, row.last_updated, row.method, row.deleted, row.content))
+    assert record is not None
+    return record
 
 
 def _snapshot(connection: Connection) -> int:

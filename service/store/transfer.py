@@ -69,29 +69,25 @@ def resource_id_for(resource: loader.LoadedResource) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, basis))
 
 
-def _version_key(resource: loader.LoadedResource) -> tuple[tuple[int, int | str], ...]:
+#: A business version as a sortable key (see ``_version_key``).
+VersionKey = tuple[tuple[int, int | str], ...]
+
+
+def _version_key(resource: loader.LoadedResource) -> VersionKey:
     """A business version as a sortable key: ``2.10.0`` after ``2.9.1``; no version first."""
     version = resource.pathway.version or ""
     return tuple((0, int(part)) if _NUMBER.fullmatch(part) else (1, part)
                  for part in re.split(r"[.\-+]", version) if part)
 
 
-def _by_id(resources: list[loader.LoadedResource], problems: list[Problem]) -> dict[str, list[loader.LoadedResource]]:
-    """Resources grouped by id, each group oldest business version first.
+def _by_id(resources: list[loader.LoadedResource]) -> dict[str, list[loader.LoadedResource]]:
+    """Resources grouped by id, each group oldest business version first (files in order on a tie).
 
-    Several files may hold versions of one resource (``RP5.2.1.0.json`` beside ``RP5.json``);
-    two files claiming the same id and the same version are a conflict: the later is not loaded.
+    Several files may hold versions of one resource (``RP5.2.1.0.json`` beside ``RP5.json``).
     """
     groups: dict[str, list[loader.LoadedResource]] = {}
     for resource in resources:
-        group = groups.setdefault(resource_id_for(resource), [])
-        clash = next((other for other in group if _version_key(other) == _version_key(resource)), None)
-        if clash is not None:
-            problems.append(error(
-                f"the id '{resource_id_for(resource)}' with version {resource.pathway.version!r} is already loaded "
-                f"from {clash.location}; not loaded", "PlanDefinition.id", rule="format").located(resource.location))
-            continue
-        group.append(resource)
+        groups.setdefault(resource_id_for(resource), []).append(resource)
     return {resource_id: sorted(group, key=_version_key) for resource_id, group in groups.items()}
 
 
@@ -99,7 +95,8 @@ def _by_id(resources: list[loader.LoadedResource], problems: list[Problem]) -> d
 BATCH: Final = 500
 
 
-def store_files(store: Store, paths: Iterable[Path], on_file: Callable[[Path], None] | None = None) -> LoadReport:
+def store_files(store: Store, paths: Iterable[Path], on_file: Callable[[Path], None] | None = None,
+                on_found: Callable[[int], None] | None = None) -> LoadReport:
     """Write the trusts' Organizations and every PlanDefinition in the files, in one transaction.
 
     A resource new to the store gets every version found in the files, oldest first, as its
@@ -109,15 +106,20 @@ def store_files(store: Store, paths: Iterable[Path], on_file: Callable[[Path], N
     ``RP5.2.1.0.json``, the repository's layout). A version found in a later
     folder than one already read for the same id is loaded only if its business version is newer
     than every version read before; otherwise it is refused with a problem naming both files, so
-    the store never ends with an older version on top. Only each id's newest version key and
-    each (id, version)'s file are kept between batches.
+    the store never ends with an older version on top; two files claiming the same id and the
+    same version are a conflict, and the later is not loaded. Only each id's newest version key
+    and each (id, version)'s file are kept between batches. For progress bars, ``on_found`` is
+    told how many files there are and ``on_file`` is called after each.
     """
     files, problems = loader.discover(paths)
+    if on_found:
+        on_found(len(files))
     report = LoadReport(problems=list(problems), files=len(files))
     #: (id, version key) -> where it was read; and each id's newest version key so far.
-    read_at: dict[tuple[str, tuple[tuple[int, int | str], ...]], str] = {}
-    newest: dict[str, tuple[tuple[int, int | str], ...]] = {}
+    read_at: dict[tuple[str, VersionKey], str] = {}
+    newest: dict[str, VersionKey] = {}
     pending: dict[str, list[loader.LoadedResource]] = {}
+    waiting = 0  # resources in ``pending``
     with store.write() as writer:
         _store_organizations(writer, report)
         for _folder, in_folder in itertools.groupby(files, key=lambda path: path.parent):
@@ -125,22 +127,24 @@ def store_files(store: Store, paths: Iterable[Path], on_file: Callable[[Path], N
             for _path, loaded, found in loader.each_file(in_folder, on_file):
                 resources.extend(loaded)
                 report.problems.extend(found)
-            for resource_id, versions in _by_id(resources, report.problems).items():
+            for resource_id, versions in _by_id(resources).items():
                 accepted = [v for v in versions if _accept(resource_id, v, read_at, newest, report.problems)]
                 if accepted:
                     pending.setdefault(resource_id, []).extend(accepted)
-            if sum(len(versions) for versions in pending.values()) >= BATCH:
+                    waiting += len(accepted)
+            if waiting >= BATCH:
                 _store_batch(writer, list(pending.items()), report)
                 pending.clear()
+                waiting = 0
         if pending:
             _store_batch(writer, list(pending.items()), report)
     return report
 
 
-def _accept(resource_id: str, resource: loader.LoadedResource,
-            read_at: dict[tuple[str, tuple[tuple[int, int | str], ...]], str],
-            newest: dict[str, tuple[tuple[int, int | str], ...]], problems: list[Problem]) -> bool:
-    """Whether a version (in version order within its folder) can follow those read before it."""
+def _accept(resource_id: str, resource: loader.LoadedResource, read_at: dict[tuple[str, VersionKey], str],
+            newest: dict[str, VersionKey], problems: list[Problem]) -> bool:
+    """Whether a version (in version order within its folder) can follow those read before it:
+    not the same version as one already read, nor older than the newest read from another folder."""
     key = _version_key(resource)
     clash = read_at.get((resource_id, key))
     if clash is not None:
