@@ -1,6 +1,11 @@
-"""Shared fixtures: the repository's folders and the external FHIR examples beside the clone."""
+"""Shared fixtures: the repository's folders and the external FHIR examples beside the clone.
+
+The external examples (published by others, with their sources) are not part of the repository:
+they are read from ``../shared/fixtures`` beside the clone, or from ``HARMONISE_FIXTURES``.
+"""
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
@@ -8,7 +13,7 @@ import pytest
 from service import fhirformat
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-SHARED_FIXTURES = REPOSITORY.parent / "shared" / "fixtures"
+SHARED_FIXTURES = Path(os.environ.get("HARMONISE_FIXTURES") or REPOSITORY.parent / "shared" / "fixtures")
 EXTERNAL = SHARED_FIXTURES / "external"
 EXTERNAL_INVALID = SHARED_FIXTURES / "external-invalid"
 PATHWAYS = REPOSITORY / "pathways"
@@ -21,7 +26,8 @@ EXTERNAL_INVALID_FILES = sorted(EXTERNAL_INVALID.glob("*.xml"))
 def pytest_configure(config: pytest.Config) -> None:
     # The external examples are part of the contract: their absence is a failure, not a skip.
     if not EXTERNAL_FILES:
-        raise pytest.UsageError(f"no external FHIR fixtures found under {EXTERNAL}")
+        raise pytest.UsageError(f"no external FHIR fixtures found under {EXTERNAL}: put the shared folder "
+                                "beside the clone, or set HARMONISE_FIXTURES to its fixtures folder")
 
 
 def minimal_pathway(**overrides) -> dict:
