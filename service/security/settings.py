@@ -27,8 +27,20 @@ AUDIENCE: Final = "HARMONISE_JWT_AUDIENCE"
 READS_REQUIRE_TOKEN: Final = "HARMONISE_READS_REQUIRE_TOKEN"
 ALLOW_ANONYMOUS_WRITES: Final = "HARMONISE_ALLOW_ANONYMOUS_WRITES"
 MAX_BODY_BYTES: Final = "HARMONISE_MAX_BODY_BYTES"
+PUBLIC_BASE_URL: Final = "HARMONISE_PUBLIC_BASE_URL"
+TRUSTED_PROXIES: Final = "HARMONISE_TRUSTED_PROXIES"
+MAX_SEARCH_PARAMETERS: Final = "HARMONISE_MAX_SEARCH_PARAMETERS"
+MAX_SEARCH_VALUES: Final = "HARMONISE_MAX_SEARCH_VALUES"
+MAX_SEARCH_VALUE_LENGTH: Final = "HARMONISE_MAX_SEARCH_VALUE_LENGTH"
+MAX_FORM_BYTES: Final = "HARMONISE_MAX_FORM_BYTES"
+STATEMENT_TIMEOUT: Final = "HARMONISE_STATEMENT_TIMEOUT_MS"
+MAX_COMPARE_PATHWAYS: Final = "HARMONISE_MAX_COMPARE_PATHWAYS"
+MAX_DIFF_ACTIONS: Final = "HARMONISE_MAX_DIFF_ACTIONS"
 #: Every variable read here.
-VARIABLES: Final = (SECRET, SECRET_FILE, ISSUER, AUDIENCE, READS_REQUIRE_TOKEN, ALLOW_ANONYMOUS_WRITES, MAX_BODY_BYTES)
+VARIABLES: Final = (SECRET, SECRET_FILE, ISSUER, AUDIENCE, READS_REQUIRE_TOKEN, ALLOW_ANONYMOUS_WRITES, MAX_BODY_BYTES,
+                    PUBLIC_BASE_URL, TRUSTED_PROXIES, MAX_SEARCH_PARAMETERS, MAX_SEARCH_VALUES,
+                    MAX_SEARCH_VALUE_LENGTH, MAX_FORM_BYTES, STATEMENT_TIMEOUT, MAX_COMPARE_PATHWAYS,
+                    MAX_DIFF_ACTIONS)
 
 LOCAL_SECRET_NAME: Final = ".harmonise-secret"
 #: HS256 keys shorter than the hash are guessable (RFC 7518 3.2).
@@ -46,6 +58,53 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class RequestLimits:
+    """What one request may cost: past any of these the client gets a 4xx (or 503), never a hang.
+
+    Each is a documented setting (docs/security.md, "Request budgets"); the defaults are generous
+    for every real client and FHIR tool seen, and small enough that no single request can hold a
+    worker or a database connection for long.
+    """
+
+    #: Search parameters (name=value pairs that select, not _count or _sort) in one search.
+    search_parameters: int = 40
+    #: Values in one search, counting each comma-separated alternative.
+    search_values: int = 200
+    #: Characters in one search value.
+    search_value_length: int = 1_000
+    #: Bytes of a form body (POST _search); a search is a short list of parameters.
+    form_bytes: int = 64 * 1024
+    #: Milliseconds one database statement may run before it is cancelled (503 to the client).
+    statement_timeout_ms: int = 10_000
+    #: Distinct pathways (``pathway=`` references) one ``$compare`` compares.
+    compare_pathways: int = 100
+    #: Actions (at any depth) in each resource ``$diff`` compares.
+    diff_actions: int = 2_000
+
+    def __post_init__(self) -> None:
+        for name, variable in _LIMIT_VARIABLES.items():
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{variable} must be a positive whole number")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "RequestLimits":
+        defaults = cls()
+        return cls(**{name: _whole_number(environ, variable, getattr(defaults, name))
+                      for name, variable in _LIMIT_VARIABLES.items()})
+
+
+_LIMIT_VARIABLES: Final = {
+    "search_parameters": MAX_SEARCH_PARAMETERS,
+    "search_values": MAX_SEARCH_VALUES,
+    "search_value_length": MAX_SEARCH_VALUE_LENGTH,
+    "form_bytes": MAX_FORM_BYTES,
+    "statement_timeout_ms": STATEMENT_TIMEOUT,
+    "compare_pathways": MAX_COMPARE_PATHWAYS,
+    "diff_actions": MAX_DIFF_ACTIONS,
+}
+
+
+@dataclass(frozen=True)
 class SecuritySettings:
     secret: bytes = field(repr=False)
     #: Where the key came from (a variable or a file), for messages; never the key itself.
@@ -58,6 +117,14 @@ class SecuritySettings:
     allow_anonymous_writes: bool = False
     #: Request bodies larger than this are refused with 413 before they are read whole.
     max_body_bytes: int = MAX_FILE_BYTES
+    #: What one request may cost besides its body.
+    limits: RequestLimits = field(default_factory=RequestLimits)
+    #: The FHIR server's public base (``https://host/fhir``) for links and Location headers; None:
+    #: the address ``serve`` listens on. Never the request's Host header, which a client chooses.
+    public_base_url: str | None = None
+    #: Addresses (or networks, ``10.0.0.0/8``) of proxies whose X-Forwarded-For is believed. Empty:
+    #: none; the audit records the address the connection came from.
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
@@ -78,6 +145,10 @@ class SecuritySettings:
             reads_require_token=_flag(environ, READS_REQUIRE_TOKEN),
             allow_anonymous_writes=_flag(environ, ALLOW_ANONYMOUS_WRITES),
             max_body_bytes=_whole_number(environ, MAX_BODY_BYTES, MAX_FILE_BYTES),
+            limits=RequestLimits.from_environment(environ),
+            public_base_url=environ.get(PUBLIC_BASE_URL, "").strip().rstrip("/") or None,
+            trusted_proxies=tuple(part.strip() for part in environ.get(TRUSTED_PROXIES, "").split(",")
+                                  if part.strip()),
         )
 
 
@@ -95,7 +166,7 @@ def _whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
     if not value:
         return default
     if not (value.isascii() and value.isdigit() and len(value) < 16):
-        raise ConfigError(f"{name} must be a whole number of bytes, not {value!r}")
+        raise ConfigError(f"{name} must be a whole number, not {value!r}")
     return int(value)
 
 
