@@ -8,6 +8,14 @@ valid FHIR (a repeating primitive that carries only an extension) and its writer
 
 XML is parsed with DTDs, entity resolution and network access off, and any DOCTYPE is refused
 before its content is read: FHIR forbids DTDs in resources.
+
+Numbers are bounded here, as they are read and before anything does arithmetic with them
+(``check_number``): a value such as ``1e999999999`` is valid by FHIR's decimal pattern, yet turning
+it into an exact number of days builds an integer of a billion digits. So every number, in either
+format, must be writable without an exponent in the digits FHIR's decimal pattern allows (at most
+18 before the point and 17 after it), and an XML integer must fit FHIR's 32-bit ``integer``. A
+JSON integer in an ``integer`` element is held to 32 bits by the FHIR model, which the loader and
+the API apply before any arithmetic too.
 """
 
 import re
@@ -27,8 +35,17 @@ MAX_JSON_DEPTH: Final = 200
 #: Characters FHIR forbids in strings (R4 datatypes, string), and lone surrogates (JSON escapes that are not
 #: Unicode text); PostgreSQL cannot store NUL at all, and no database stores half a character.
 _FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+#: What XML 1.0 cannot hold at all (its Char production): FHIR's forbidden characters, and U+FFFE, U+FFFF.
+_NOT_XML: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 JsonDict = dict[str, Any]
+
+#: FHIR's decimal pattern (``-?(0|[1-9][0-9]{0,17})(\\.[0-9]{1,17})?([eE][+-]?[0-9]{1,9})?``) allows at most
+#: these digits before and after the point; the value an exponent gives must keep to them too.
+MAX_INTEGER_DIGITS: Final = 18
+MAX_FRACTION_DIGITS: Final = 17
+#: FHIR ``integer`` (and ``positiveInt``, ``unsignedInt``) is a signed 32-bit number.
+INTEGER_RANGE: Final = (-(2**31), 2**31 - 1)
 
 
 class FormatError(ValueError):
@@ -52,6 +69,98 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 raise FormatError(f"the key '{key}' appears twice in one JSON object")
             seen.add(key)
     return result
+
+
+def number_problem(text: str) -> str | None:
+    """Why the JSON or XML number ``text`` is out of FHIR's bounds, or None when it is within them.
+
+    Works on the text's digits and exponent alone: nothing is built whose size the sender chose.
+
+    >>> number_problem("2.50"), number_problem("1e3")
+    (None, None)
+    >>> number_problem("1e999999999")
+    'the number 1e999999999 has 1000000000 digits before the decimal point; FHIR allows at most 18'
+    """
+    mantissa, _, exponent_text = text.lower().partition("e")
+    whole, _, fraction = mantissa.lstrip("+-").partition(".")
+    if len(exponent_text) > 10:
+        return f"the number {_shortened(text)} has an exponent of {len(exponent_text)} digits; FHIR allows at most 9"
+    try:
+        exponent = int(exponent_text or "0")
+    except ValueError:
+        return f"'{_shortened(text)}' is not a number"
+    digits = (whole + fraction).lstrip("0")
+    if not digits:
+        return None  # zero, however it is written
+    # The value is 0.DIGITS x 10^point: ``point`` digits before the decimal point (negative: zeros after it).
+    point = len(whole.lstrip("0")) + exponent if whole.lstrip("0") else exponent - (len(fraction) - len(
+        fraction.lstrip("0")))
+    after = max(len(fraction) - exponent, 0)
+    if point > MAX_INTEGER_DIGITS:
+        return (f"the number {_shortened(text)} has {point} digits before the decimal point; "
+                f"FHIR allows at most {MAX_INTEGER_DIGITS}")
+    if after > MAX_FRACTION_DIGITS:
+        return (f"the number {_shortened(text)} has {after} digits after the decimal point; "
+                f"FHIR allows at most {MAX_FRACTION_DIGITS}")
+    return None
+
+
+def integer_problem(text: str) -> str | None:
+    """Why ``text`` is not a FHIR 32-bit integer, or None (digits are counted before any conversion)."""
+    digits = text[1:] if text[:1] in "+-" else text
+    if not (digits.isascii() and digits.isdigit()):
+        return f"'{_shortened(text)}' is not an integer"
+    low, high = INTEGER_RANGE
+    if len(digits.lstrip("0")) > 10 or not low <= int(text) <= high:
+        return f"the integer {_shortened(text)} is outside FHIR's 32-bit range ({low:,} to {high:,})"
+    return None
+
+
+def _shortened(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else f"{text[:20]}...{text[-10:]} ({len(text):,} characters)"
+
+
+class _OutOfBounds:
+    """Where a number out of bounds was read: its place in the tree is found afterwards, for the path."""
+
+    __slots__ = ("problem",)
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
+def _bounded_number(convert: Any) -> Any:
+    def read(text: str) -> Any:
+        problem = number_problem(text)
+        return _OutOfBounds(problem) if problem else convert(text)
+
+    return read
+
+
+_read_int = _bounded_number(int)
+_read_decimal = _bounded_number(Decimal)
+
+
+def _out_of_bounds_path(value: Any, path: str) -> tuple[str, str] | None:
+    """(element path, problem) of the first out-of-bounds number in a parsed JSON value, in document order."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, _OutOfBounds):
+            return where, item.problem
+        if isinstance(item, dict):
+            stack.extend((child, f"{where}.{key.lstrip('_')}") for key, child in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{index}]") for index, child in reversed(list(enumerate(item))))
+    return None
+
+
+def printable(text: str) -> str:
+    """``text`` with each character that FHIR strings or XML cannot hold written as its escape (``\\x01``).
+
+    For messages that quote what a client sent: the quote stays legible and renders in every format.
+    """
+    return _NOT_XML.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 def has_forbidden_characters(text: str) -> bool:
@@ -112,7 +221,8 @@ def parse_json(data: bytes) -> JsonDict:
     except UnicodeDecodeError as exc:
         raise FormatError(f"the file is not UTF-8 text (byte {exc.start} is invalid)") from None
     try:
-        value = simplejson.loads(text, use_decimal=True, object_pairs_hook=_no_duplicate_keys)
+        value = simplejson.loads(text, parse_float=_read_decimal, parse_int=_read_int,
+                                 object_pairs_hook=_no_duplicate_keys)
     except simplejson.JSONDecodeError as exc:
         raise FormatError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
@@ -123,7 +233,23 @@ def parse_json(data: bytes) -> JsonDict:
         _check_tree(value, MAX_JSON_DEPTH)  # the careful walk, which names the first fault as it always has
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         raise FormatError("not a FHIR resource: the top level must be a JSON object with a resourceType")
+    if _has_digits_beyond_bounds(text):
+        found = _out_of_bounds_path(value, value["resourceType"])
+        if found is not None:
+            raise FormatError(found[1], found[0])
     return value
+
+
+#: A run of digits that, in a number, could take it outside FHIR's bounds (long, or with an exponent).
+_SUSPECT_NUMBER: Final = re.compile(rf"[0-9]{{{min(MAX_INTEGER_DIGITS, MAX_FRACTION_DIGITS) + 1},}}|[0-9][eE]")
+
+
+def _has_digits_beyond_bounds(text: str) -> bool:
+    """False only when no number in the JSON ``text`` can be out of bounds: most texts, so the tree goes unwalked.
+
+    A false alarm (digits in a string, say) only costs the walk.
+    """
+    return _SUSPECT_NUMBER.search(text) is not None
 
 
 def to_json(resource: JsonDict, *, pretty: bool = True) -> bytes:
@@ -224,19 +350,21 @@ def _primitive_value(text: str, type_name: str, path: str) -> Any:
             raise FormatError(f"'{text}' is not a boolean (true or false)", path)
         return text == "true"
     if type_name in _INTEGER_TYPES:
-        try:
-            return int(text)
-        except ValueError:
-            raise FormatError(f"'{text}' is not an integer", path) from None
+        problem = integer_problem(text)
+        if problem:
+            raise FormatError(problem, path)
+        return int(text)
     if type_name == "decimal":
-        try:
-            return Decimal(text)
-        except ArithmeticError:
-            raise FormatError(f"'{text}' is not a decimal number", path) from None
+        problem = number_problem(text) if _DECIMAL.fullmatch(text) else f"'{_shortened(text)}' is not a decimal number"
+        if problem:
+            raise FormatError(problem, path)
+        return Decimal(text)
     return text
 
 
 _FHIR_PREFIX: Final = "{" + FHIR_NS + "}"
+#: A decimal as FHIR XML writes it (JSON's number form; no NaN, no Infinity, no leading "+").
+_DECIMAL: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
 def _name_of(tag: str) -> tuple[str, bool]:
@@ -368,7 +496,9 @@ def _resource_to_xml(resource: JsonDict) -> etree._Element:
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    text = str(value)
+    # Stored and parsed content never holds these (parsing refuses them); text made here might.
+    return printable(text) if _NOT_XML.search(text) else text
 
 
 def _fill_xml(node: etree._Element, data: JsonDict, type_name: str, is_resource: bool = False) -> None:

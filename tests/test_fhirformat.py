@@ -145,7 +145,8 @@ def careful_parse_json(data: bytes) -> fhirformat.JsonDict:
     except UnicodeDecodeError as exc:
         raise FormatError(f"the file is not UTF-8 text (byte {exc.start} is invalid)") from None
     try:
-        value = simplejson.loads(text, use_decimal=True, object_pairs_hook=no_duplicate_keys)
+        value = simplejson.loads(text, parse_float=bounded(Decimal), parse_int=bounded(int),
+                                 object_pairs_hook=no_duplicate_keys)
     except simplejson.JSONDecodeError as exc:
         raise FormatError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
@@ -155,7 +156,28 @@ def careful_parse_json(data: bytes) -> fhirformat.JsonDict:
     fhirformat._check_tree(value, fhirformat.MAX_JSON_DEPTH)
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         raise FormatError("not a FHIR resource: the top level must be a JSON object with a resourceType")
+    first_out_of_bounds(value, value["resourceType"])
     return value
+
+
+class OutOfBounds(str):
+    """A number ``number_problem`` refused, kept in the tree so that its path can be named."""
+
+
+def bounded(convert: Callable[[str], object]) -> Callable[[str], object]:
+    return lambda text: OutOfBounds(problem) if (problem := fhirformat.number_problem(text)) else convert(text)
+
+
+def first_out_of_bounds(value: object, path: str) -> None:
+    """Raise for the first refused number in document order, walking every item recursively."""
+    if isinstance(value, OutOfBounds):
+        raise FormatError(str(value), path)
+    if isinstance(value, dict):
+        for key, child in value.items():
+            first_out_of_bounds(child, f"{path}.{key.lstrip('_')}")
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            first_out_of_bounds(child, f"{path}[{index}]")
 
 
 def outcome(parse: Callable[[bytes], object], data: bytes) -> tuple[str, str | None]:
@@ -183,7 +205,8 @@ json_strings = st.one_of(
 json_numbers = st.one_of(
     st.integers(-(10**30), 10**30).map(str),
     st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
-    st.sampled_from(["2.50", "-0", "1e3", "1E-2", "0.0", "01", "NaN", "Infinity", "1.", ".5"]),
+    st.sampled_from(["2.50", "-0", "1e3", "1E-2", "0.0", "01", "NaN", "Infinity", "1.", ".5", "1e999999999", "1e18",
+                     "1e17", "0." + "1" * 17, "0." + "1" * 18, "1" * 18, "1" * 19, "1e-17", "1.5e-17", "1e400"]),
 )
 json_keys = st.one_of(st.sampled_from(['"a"', '"b"', '"resourceType"', '"\\u0061"']), json_strings)
 json_values = st.recursive(
@@ -275,3 +298,74 @@ def test_xml_faults_are_named_with_their_element_path(inner: str, expected: tupl
 )
 def test_xml_primitives_ids_extensions_and_contained_resources_read_as_fhir_json(inner: str, expected: dict) -> None:
     assert fhirformat.parse_xml(_plan_xml(inner)) == {"resourceType": "PlanDefinition", "status": "draft", **expected}
+
+
+# --- numbers are bounded where bytes become FHIR ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Within FHIR's decimal pattern: 18 digits before the point, 17 after, an exponent keeping to both.
+        ("2.50", None), ("-0", None), ("0e999999999", None), ("9" * 18, None), ("1e17", None),
+        ("0." + "1" * 17, None), ("1e-17", None), ("0.05e3", None), ("100e-2", None),
+        ("1e18", "the number 1e18 has 19 digits before the decimal point; FHIR allows at most 18"),
+        ("9" * 19, "the number 9999999999999999999 has 19 digits before the decimal point; FHIR allows at most 18"),
+        ("-1e400", "the number -1e400 has 401 digits before the decimal point; FHIR allows at most 18"),
+        ("1e999999999", "the number 1e999999999 has 1000000000 digits before the decimal point; FHIR allows at most 18"),
+        ("1.5e-17", "the number 1.5e-17 has 18 digits after the decimal point; FHIR allows at most 17"),
+        ("1e99999999999", "the number 1e99999999999 has an exponent of 11 digits; FHIR allows at most 9"),
+        ("1" * 4000, "the number 11111111111111111111...1111111111 (4,000 characters) has 4000 digits before the "
+                     "decimal point; FHIR allows at most 18"),
+    ],
+)
+def test_a_number_is_held_to_the_digits_fhirs_decimal_pattern_allows(text: str, expected: str | None) -> None:
+    assert fhirformat.number_problem(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("number", "where"),
+    [
+        ("1e999999999", "PlanDefinition.action[0].timingDuration.value"),
+        ("-1e400", "PlanDefinition.action[0].timingDuration.value"),
+        ("9" * 4000, "PlanDefinition.action[0].timingDuration.value"),
+        ("1." + "1" * 5000, "PlanDefinition.action[0].timingDuration.value"),
+    ],
+)
+def test_an_out_of_bounds_json_number_is_refused_at_once_with_its_element(number: str, where: str) -> None:
+    data = ('{"resourceType": "PlanDefinition", "status": "draft", "action": [{"timingDuration": '
+            f'{{"value": {number}, "unit": "d"}}}}]}}').encode()
+    started = time.perf_counter()
+    with pytest.raises(FormatError) as caught:
+        fhirformat.parse_json(data)
+    assert time.perf_counter() - started < 5  # not a speed test: before the bound, this never returned
+    assert caught.value.path == where and "FHIR allows at most" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("inner", "expected"),
+    [
+        ('<timingDuration><value value="1e999999999"/></timingDuration>',
+         "the number 1e999999999 has 1000000000 digits before the decimal point; FHIR allows at most 18"),
+        ('<timingDuration><value value="' + "7" * 100_000 + '"/></timingDuration>',
+         "the number 77777777777777777777...7777777777 (100,000 characters) has 100000 digits before the decimal "
+         "point; FHIR allows at most 18"),
+        ('<timingDuration><value value="Infinity"/></timingDuration>', "'Infinity' is not a decimal number"),
+        ('<timingTiming><repeat><count value="2147483648"/></repeat></timingTiming>',
+         "the integer 2147483648 is outside FHIR's 32-bit range (-2,147,483,648 to 2,147,483,647)"),
+        ('<timingTiming><repeat><count value="' + "9" * 5000 + '"/></repeat></timingTiming>',
+         "the integer 99999999999999999999...9999999999 (5,000 characters) is outside FHIR's 32-bit range "
+         "(-2,147,483,648 to 2,147,483,647)"),
+    ],
+)
+def test_an_out_of_bounds_xml_number_is_refused_with_its_element(inner: str, expected: str) -> None:
+    message, path = outcome(fhirformat.parse_xml, _plan_xml(f"<action>{inner}</action>"))
+    assert message == expected
+    assert path is not None and path.startswith("PlanDefinition.action[0].timing")
+
+
+def test_text_xml_cannot_hold_is_escaped_when_written_not_refused() -> None:
+    written = fhirformat.to_xml({"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error", "code": "invalid", "diagnostics": "no resource at '\x01' or '\ud800' or '\uffff'"}]})
+    assert b'value="no resource at \'\\x01\' or \'\\ud800\' or \'\\uffff\'"' in written
+    assert fhirformat.parse_xml(written)["issue"][0]["diagnostics"] == r"no resource at '\x01' or '\ud800' or '\uffff'"

@@ -2,7 +2,7 @@
 
 from typing import Any, Final
 
-from ..fhirformat import JsonDict
+from ..fhirformat import JsonDict, printable
 from ..problems import Problem, Severity
 from ..store import errors as store_errors
 
@@ -21,10 +21,14 @@ class FhirError(Exception):
 
 
 def issue(severity: str, code: str, diagnostics: str, expression: str | None = None) -> JsonDict:
-    """One OperationOutcome.issue (severity and code from the R4 value sets)."""
-    result: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
+    """One OperationOutcome.issue (severity and code from the R4 value sets).
+
+    Text quoted from a request may hold characters no FHIR string may: they are written as escapes,
+    so the outcome is valid FHIR and renders as XML too.
+    """
+    result: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": printable(diagnostics)}
     if expression:
-        result["expression"] = [expression]
+        result["expression"] = [printable(expression)]
     return result
 
 
@@ -43,7 +47,7 @@ def problem_issue(problem: Problem) -> JsonDict:
     else:
         code = "business-rule"
     result = issue(problem.severity.value, code, f"{problem.message} [{problem.rule}]", problem.path)
-    result["details"] = {"text": problem.message}
+    result["details"] = {"text": printable(problem.message)}
     return result
 
 
