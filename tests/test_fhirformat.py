@@ -312,7 +312,8 @@ def test_xml_primitives_ids_extensions_and_contained_resources_read_as_fhir_json
         ("1e18", "the number 1e18 has 19 digits before the decimal point; FHIR allows at most 18"),
         ("9" * 19, "the number 9999999999999999999 has 19 digits before the decimal point; FHIR allows at most 18"),
         ("-1e400", "the number -1e400 has 401 digits before the decimal point; FHIR allows at most 18"),
-        ("1e999999999", "the number 1e999999999 has 1000000000 digits before the decimal point; FHIR allows at most 18"),
+        ("1e999999999",
+         "the number 1e999999999 has 1000000000 digits before the decimal point; FHIR allows at most 18"),
         ("1.5e-17", "the number 1.5e-17 has 18 digits after the decimal point; FHIR allows at most 17"),
         ("1e99999999999", "the number 1e99999999999 has an exponent of 11 digits; FHIR allows at most 9"),
         ("1" * 4000, "the number 11111111111111111111...1111111111 (4,000 characters) has 4000 digits before the "
