@@ -1,6 +1,7 @@
 """$compare and $diff over HTTP, on the sample network loaded into each store."""
 
 import base64
+import dataclasses
 import json
 from collections.abc import Iterator
 
@@ -9,13 +10,16 @@ import pytest
 from fhir.resources.R4B.parameters import Parameters
 
 from service import fhirformat, fhirpatch
+from service.security.settings import RequestLimits
 from service.store import Store
 from service.store.transfer import store_files
 
 from .conftest import GUIDELINES, PATHWAYS
-from .stores import BACKENDS, ServerThread, database
+from .stores import BACKENDS, TEST_SECURITY, ServerThread, database
 
 RP5 = "PlanDefinition/rp5-tonsillectomy-follow-up"
+RP5_URL = "http://rp5.example.org/fhir/PlanDefinition/tonsillectomy-follow-up"
+TONSILLECTOMY = PATHWAYS / "paediatrics" / "tonsillectomy-follow-up"
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -97,6 +101,59 @@ def test_compare_of_a_chosen_older_version(http: httpx.Client) -> None:
 def test_compare_errors_are_operation_outcomes(http: httpx.Client, params: dict, status: int) -> None:
     response = http.get("PlanDefinition/$compare", params=params)
     assert response.status_code == status and response.json()["resourceType"] == "OperationOutcome"
+
+
+def report(http: httpx.Client, **params: str | list[str]) -> dict:
+    response = http.get("PlanDefinition/$compare", params={**params, "as-of": "2026-11-22"},
+                        headers={"accept": "application/json"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_an_earlier_version_named_by_url_and_version_is_found_in_its_resources_history(http: httpx.Client) -> None:
+    # RP5's 2.1.0 is version 1 of its resource, superseded by 2.2.0: not current, so not in the url search.
+    by_canonical = report(http, pathway=f"{RP5_URL}|2.1.0")
+    assert by_canonical == report(http, pathway=f"{RP5}/_history/1")
+    rp5 = next(t for t in by_canonical["topics"][0]["trusts"] if t["ods"] == "RP5")
+    assert rp5["pathway"] == f"{RP5_URL}|2.1.0"
+
+
+def test_a_pathway_named_many_times_is_compared_once(http: httpx.Client) -> None:
+    assert report(http, pathway=[f"{RP5}/_history/1"] * 200) == report(http, pathway=f"{RP5}/_history/1")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def tight(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """A server that compares at most two references and diffs versions of at most three actions."""
+    security = dataclasses.replace(TEST_SECURITY, limits=RequestLimits(compare_pathways=2, diff_actions=3))
+    with (database(request.param, tmp_path_factory.mktemp("tight")) as url,
+          ServerThread(url, GUIDELINES, security=security) as server):
+        loading = Store.open(url)
+        store_files(loading, [TONSILLECTOMY])
+        loading.close()
+        with httpx.Client(base_url=server.base, timeout=60) as client:
+            yield client
+
+
+def test_compare_past_its_budget_of_references_is_refused_before_any_work(tight: httpx.Client) -> None:
+    within = tight.get("PlanDefinition/$compare", params={"pathway": [RP5, RP5, f"{RP5}/_history/1"]})
+    assert within.status_code == 200  # three parameters, two distinct references
+    past = tight.get("PlanDefinition/$compare", params={"pathway": [RP5, f"{RP5}/_history/1", "PlanDefinition/x"]})
+    assert past.status_code == 422
+    (issue,) = past.json()["issue"]
+    assert issue["code"] == "too-costly"
+    assert issue["diagnostics"] == ("$compare was sent 3 distinct 'pathway' parameters; this server compares at "
+                                    "most 2 in one request (HARMONISE_MAX_COMPARE_PATHWAYS sets it)")
+
+
+def test_diff_past_its_budget_of_actions_is_refused(tight: httpx.Client) -> None:
+    # RP5's tonsillectomy pathway has four steps, one more than this server diffs.
+    response = tight.get(f"{RP5}/$diff", params={"fromVersion": "1"})
+    assert response.status_code == 422
+    (issue,) = response.json()["issue"]
+    assert issue["code"] == "too-costly" and issue["diagnostics"] == (
+        "a version to compare has 4 actions; $diff compares versions of at most 3 actions "
+        "(HARMONISE_MAX_DIFF_ACTIONS sets it)")
 
 
 def test_instance_diff_between_versions_applies_to_give_the_newer(http: httpx.Client) -> None:

@@ -10,6 +10,12 @@
   ``/PlanDefinition/$diff``) answer a FHIRPath Patch ``Parameters`` (``service.fhirpatch``).
 
 Their OperationDefinitions are served at ``/OperationDefinition/[id]``.
+
+Each has a budget (``RequestLimits``): ``$compare`` reads each distinct topic and pathway once
+and at most ``compare_pathways`` of them, finding a ``url|version`` through the search index and
+that resource's own history (never by reading every stored version); ``$diff`` compares resources
+of at most ``diff_actions`` actions each. Past a budget the client is told which, and how to
+raise it, before any work is done.
 """
 
 import base64
@@ -26,6 +32,7 @@ from .. import conventions as c
 from .. import fhirpatch, loader
 from ..fhirformat import JsonDict, parse_json
 from ..register import RegisterEntry, read_register
+from ..security.settings import MAX_COMPARE_PATHWAYS, MAX_DIFF_ACTIONS
 from ..store import Store, parse_search
 from ..store.errors import NotFound
 from ..store.query import MAX_COUNT
@@ -98,15 +105,43 @@ def _chosen(store: Store, references: Iterable[str]) -> tuple[list[JsonDict], se
     return resources, canonicals
 
 
-def _every_version(store: Store) -> Iterable[JsonDict]:
-    """Every stored PlanDefinition version, page by page of the type's history."""
+def _by_canonical(store: Store, canonical: str) -> list[JsonDict]:
+    """The PlanDefinition versions a canonical (``url`` or ``url|version``) names.
+
+    The ``url`` search finds the resources that carry it now; a version they no longer are is looked
+    for in those resources' own histories. Every other resource's history goes unread.
+    """
+    url, _, version = canonical.partition("|")
+    query = parse_search("PlanDefinition", [("url", url), ("_count", str(MAX_COUNT))])
+    current = [stored for stored in store.matching(query) if stored.resource is not None]
+    if not version:
+        return [stored.existing() for stored in current]
+    found = [stored.existing() for stored in current if stored.existing().get("version") == version]
+    return found or [earlier for stored in current
+                     if (earlier := _earlier_version(store, stored.resource_id, url, version)) is not None]
+
+
+def _earlier_version(store: Store, resource_id: str, url: str, version: str) -> JsonDict | None:
+    """The newest version of one PlanDefinition whose ``url`` and ``version`` are these, from its history."""
     offset = 0
     while True:
-        page = store.history("PlanDefinition", count=500, offset=offset)
-        yield from (v.resource for v in page.versions if v.resource is not None)
+        page = store.history("PlanDefinition", resource_id, count=MAX_COUNT, offset=offset)
+        for stored in page.versions:
+            if stored.resource is not None and (stored.resource.get("url"), stored.resource.get("version")) == (
+                    url, version):
+                return stored.resource
         if not page.has_next:
-            return
+            return None
         offset += page.count
+
+
+def _distinct_within(values: list[str], name: str, limit: int) -> list[str]:
+    """``values`` once each, in the order sent; refused (422) past ``limit`` distinct ones."""
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) > limit:
+        raise error(422, "too-costly", f"$compare was sent {len(distinct)} distinct '{name}' parameters; this server "
+                    f"compares at most {limit} in one request ({MAX_COMPARE_PATHWAYS} sets it)")
+    return distinct
 
 
 def _topics(resources: Iterable[JsonDict]) -> set[str]:
@@ -137,8 +172,9 @@ def _pathways(resources: Iterable[JsonDict]) -> list[TrustPathway]:
 def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
     require_operation("PlanDefinition", COMPARE.name, instance=False)
     parameters = _parameters(request, body)
-    topics = [v for k, v in parameters if k == "topic"]
-    references = [v for k, v in parameters if k == "pathway"]
+    limit = request.app.state.security.limits.compare_pathways
+    topics = _distinct_within([v for k, v in parameters if k == "topic"], "topic", limit)
+    references = _distinct_within([v for k, v in parameters if k == "pathway"], "pathway", limit)
     as_of = next((v for k, v in parameters if k == "as-of"), None)
     if not topics and not references:
         raise error(400, "required", "$compare needs a 'topic' or one or more 'pathway' parameters")
@@ -147,8 +183,7 @@ def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
     except ValueError:
         raise error(400, "invalid", f"as-of '{as_of}' is not a date like 2026-11-22") from None
     named, canonicals = _chosen(store, references)
-    every_version = list(_every_version(store)) if canonicals else []
-    by_canonical = [r for r in every_version if f"{r.get('url')}|{r.get('version')}" in canonicals]
+    by_canonical = [resource for canonical in sorted(canonicals) for resource in _by_canonical(store, canonical)]
     pool = _current_of_topics(store, set(topics) | _topics(named + by_canonical)) + named + by_canonical
     chosen = canonicals | {f"{r.get('url')}|{r.get('version')}" for r in named}
     grouped = group_by_topic(_pathways(pool), chosen=chosen)
@@ -170,9 +205,25 @@ def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
     return fhir_response(request, {"resourceType": "Parameters", "parameter": [{"name": "return", "resource": binary}]})
 
 
+def _action_count(resource: JsonDict) -> int:
+    """Actions at every depth: what the cost of matching steps between two versions grows with."""
+    count, stack = 0, [resource]
+    while stack:
+        actions = stack.pop().get("action")
+        if isinstance(actions, list):
+            count += len(actions)
+            stack.extend(action for action in actions if isinstance(action, dict))
+    return count
+
+
 def _diff_response(request: Request, old: JsonDict, new: JsonDict) -> Response:
     if old.get("resourceType") != new.get("resourceType"):
         raise error(400, "invalid", "$diff compares two resources of the same type")
+    limit = request.app.state.security.limits.diff_actions
+    largest = max(_action_count(old), _action_count(new))
+    if largest > limit:
+        raise error(422, "too-costly", f"a version to compare has {largest:,} actions; $diff compares versions of "
+                    f"at most {limit:,} actions ({MAX_DIFF_ACTIONS} sets it)")
     return fhir_response(request, fhirpatch.diff(old, new))
 
 
