@@ -19,12 +19,30 @@ from .subsetting import Subset, apply
 
 #: Parameters a link sets itself, so they are not copied from the request.
 _PAGING = ("_count", "_snapshot", "_offset")
+#: The port a scheme implies, left out of a base URL.
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
 
 def base_url(request: Request) -> str:
-    """The FHIR base, e.g. ``http://localhost:8000/fhir``, as the client reached it."""
-    root = request.scope.get("root_path", "")
-    return str(request.url.replace(path=root, query="")).rstrip("/")
+    """The FHIR base for links and Location headers, e.g. ``https://pathways.example.nhs.uk/fhir``.
+
+    It is the configured public base (``SecuritySettings.public_base_url``; ``harmonise serve``
+    sets it to the address it listens on when none is configured), else the address of the socket
+    the server accepted the connection on: never the Host header, which the client chooses, so no
+    request can plant another site's address in a Bundle, a Location or the CapabilityStatement.
+    """
+    configured: str | None = request.app.state.security.public_base_url
+    if configured:
+        return configured
+    scope = request.scope
+    scheme = scope.get("scheme", "http")
+    host, port = scope.get("server") or ("localhost", None)
+    if port is None:  # a Unix socket (its path is no host name), or no address at all
+        netloc = "localhost"
+    else:
+        netloc = f"[{host}]" if ":" in host else host  # an IPv6 address in brackets
+        netloc += "" if port == _DEFAULT_PORTS.get(scheme) else f":{port}"
+    return f"{scheme}://{netloc}{scope.get('root_path', '')}".rstrip("/")
 
 
 def full_url(request: Request, version: StoredVersion) -> str:
