@@ -7,15 +7,25 @@ command.
 """
 
 import json
+from collections.abc import Sequence
+from dataclasses import replace
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..problems import Severity
-from ..security.settings import ALLOW_ANONYMOUS_WRITES, ConfigError, SecuritySettings
+from ..security.settings import (
+    ALLOW_ANONYMOUS_WRITES,
+    PUBLIC_BASE_URL,
+    TRUSTED_PROXIES,
+    ConfigError,
+    SecuritySettings,
+)
 from ..store import Store
 from ..store.audit import local_admin
 from ..store.transfer import Change, LoadReport, export_current, store_files
@@ -157,6 +167,32 @@ def security_settings(database: str) -> SecuritySettings:
         raise typer.Exit(2) from None
 
 
+#: Hosts that mean "every interface": no address a client could be sent back to.
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+
+
+def _public_base(url: str, source: str) -> str:
+    """The FHIR base ``url`` without its trailing slash, or stop (exit 2) if it cannot be one."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.query or parts.fragment:
+        err.print(f"{source} must be the FHIR base as clients reach it, e.g. https://pathways.example.nhs.uk/fhir "
+                  f"(http or https, no query), not {url!r}")
+        raise typer.Exit(2)
+    return url.strip().rstrip("/")
+
+
+def _proxies(values: Sequence[str], source: str) -> tuple[str, ...]:
+    """The trusted proxies as uvicorn's forwarded_allow_ips reads them, or stop (exit 2): uvicorn
+    would take an entry it cannot parse as a name to match, one that never matches, silently."""
+    for value in values:
+        try:
+            ip_network(value)
+        except ValueError:
+            err.print(f"{source}: {value!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)")
+            raise typer.Exit(2) from None
+    return tuple(values)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
@@ -166,6 +202,18 @@ def serve(
     database: DatabaseOption = DEFAULT_DATABASE,
     site: Annotated[Path, typer.Option("--site", help="The published site to serve at / (harmonise publish).",
                                        file_okay=False)] = Path("site"),
+    public_url: Annotated[str | None, typer.Option(
+        "--public-url", metavar="URL",
+        help="The FHIR base as clients reach it (e.g. https://pathways.example.nhs.uk/fhir), used in every "
+             "Bundle link and Location header; the Host header a client sends never is. Overrides "
+             f"{PUBLIC_BASE_URL}. Default: http://HOST:PORT/fhir (listening on every interface, 0.0.0.0 or ::, the "
+             "address each connection reached).")] = None,
+    trusted_proxies: Annotated[list[str] | None, typer.Option(
+        "--trusted-proxy", metavar="ADDRESS",
+        help="A reverse proxy (IP address or network, e.g. 10.0.0.0/8) whose X-Forwarded-For and "
+             f"X-Forwarded-Proto are believed; repeat for several. Overrides {TRUSTED_PROXIES} (comma-separated). "
+             "Default: none, so those headers are ignored and the audit records the address each "
+             "connection comes from.")] = None,
 ) -> None:
     """Serve the FHIR R4 API at /fhir and the published site at /, after loading the folders (idempotently).
 
@@ -174,18 +222,37 @@ def serve(
     key made once and kept in .harmonise-secret beside the SQLite database.
     On PostgreSQL each process keeps HARMONISE_DB_POOL_SIZE connections (default 10); a request
     waits up to 30 s for a free one.
+    Behind a reverse proxy, set --public-url and --trusted-proxy (or their environment variables).
     """
     import uvicorn  # noqa: PLC0415  (only this command needs the server)
 
     from ..api import create_app  # noqa: PLC0415
 
     security = security_settings(database)
+    listening = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    configured = public_url if public_url is not None else security.public_base_url
+    public: str | None
+    if configured is not None:
+        public = _public_base(configured, "--public-url" if public_url is not None else PUBLIC_BASE_URL)
+    elif host in _WILDCARD_HOSTS:
+        public = None  # the app names the address each connection reached (bundles.base_url)
+    else:
+        public = f"{listening}/fhir"
+    proxies = (_proxies(trusted_proxies, "--trusted-proxy") if trusted_proxies else
+               _proxies(security.trusted_proxies, TRUSTED_PROXIES))
+    security = replace(security, public_base_url=public, trusted_proxies=proxies)
     store = open_store(database, "serve")
     try:
         _print_report(_load(store, pathways, guidelines, quiet=False), database)
     finally:
         store.close()
-    out.print(f"FHIR API at http://{host}:{port}/fhir (CapabilityStatement: /fhir/metadata)")
+    out.print(f"Listening on {listening}; FHIR API at {public or f'{listening}/fhir'} "
+              "(CapabilityStatement: /fhir/metadata)")
+    if configured is None and (proxies or public is None):
+        out.print(f"Links name {'the address each connection reached' if public is None else public}: set "
+                  f"--public-url ({PUBLIC_BASE_URL}) to the address clients use.")
+    out.print(f"X-Forwarded-For is believed from: {', '.join(proxies) if proxies else 'no one'} "
+              f"(--trusted-proxy, {TRUSTED_PROXIES})")
     out.print(f"Writes need a bearer token signed with the key from {security.key_source}: "
               "`harmonise token --network-lead` or `--trust ODS` issues one.")
     if security.allow_anonymous_writes:
@@ -193,5 +260,7 @@ def serve(
                   "For local development only.[/bold red]")
     if not (site / "index.html").is_file():
         out.print(f"No published site in {site}: run 'harmonise publish' to build it (the API works without it).")
-    out.print(f"Site at http://{host}:{port}/ (from {site})")
-    uvicorn.run(create_app(database, guidelines, security, site), host=host, port=port, log_level="info")
+    out.print(f"Site at {listening}/ (from {site})")
+    # Forwarded headers only from the configured proxies: uvicorn's default believes any local client.
+    uvicorn.run(create_app(database, guidelines, security, site), host=host, port=port, log_level="info",
+                proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies))
