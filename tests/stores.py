@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
@@ -127,19 +127,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_subprocess(database_url: str, pathways: Path, guidelines: Path,
-                     secret: str | None = TEST_SECRET) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def serve_subprocess(database_url: str, pathways: Path, guidelines: Path, secret: str | None = TEST_SECRET, *,
+                     args: Sequence[str] = (), settings: Mapping[str, str] | None = None,
+                     ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``harmonise serve`` as its own process; yields the process and its FHIR base URL once it answers.
 
     It signs and verifies tokens with ``secret`` (that of ``bearer()``), or, with None, as the
-    embedded default does: with the key it generates beside the SQLite database.
+    embedded default does: with the key it generates beside the SQLite database. ``args`` are added
+    to the command line and ``settings`` (``HARMONISE_...`` variables) to its environment, which
+    otherwise has none of the security settings of the environment the tests run in.
     """
     port = free_port()
     command = [sys.executable, "-c", "from service.cli import main; main()", "serve", "--port", str(port),
-               "--database", database_url, "--pathways", str(pathways), "--guidelines", str(guidelines)]
+               "--database", database_url, "--pathways", str(pathways), "--guidelines", str(guidelines), *args]
     environment = {name: value for name, value in os.environ.items() if name not in VARIABLES}
     if secret is not None:
         environment[SECRET] = secret
+    environment.update(settings or {})
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment)
     base = f"http://127.0.0.1:{port}/fhir"
     try:
@@ -152,11 +156,11 @@ def serve_subprocess(database_url: str, pathways: Path, guidelines: Path,
 
 
 @contextmanager
-def serve_process(database_url: str, pathways: Path, guidelines: Path,
-                  secret: str | None = TEST_SECRET) -> Iterator[str]:
+def serve_process(database_url: str, pathways: Path, guidelines: Path, secret: str | None = TEST_SECRET, *,
+                  args: Sequence[str] = (), settings: Mapping[str, str] | None = None) -> Iterator[str]:
     """``harmonise serve`` as its own process (see ``serve_subprocess``); yields its FHIR base URL."""
-    with serve_subprocess(database_url, pathways, guidelines, secret) as (_process, base):
-        yield base
+    with serve_subprocess(database_url, pathways, guidelines, secret, args=args, settings=settings) as running:
+        yield running[1]
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
