@@ -65,6 +65,10 @@ STORE_ERRORS: Final[dict[type[store_errors.StoreError], tuple[int, str]]] = {
     store_errors.PreconditionFailed: (412, "conflict"),
     store_errors.WriteConflict: (409, "conflict"),
     store_errors.InvalidSearch: (400, "invalid"),
+    store_errors.SearchTooCostly: (400, "too-costly"),
+    # The request's statement was cancelled past the statement timeout: the server is not broken,
+    # this request costs more than it gives one (a read: nothing was changed).
+    store_errors.StatementTimeout: (503, "too-costly"),
 }
 
 

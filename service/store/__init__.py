@@ -12,10 +12,20 @@
   content back out to files.
 """
 
-from .errors import Gone, InvalidSearch, NotFound, PreconditionFailed, StoreError, WriteConflict
-from .query import SearchQuery, parse_search
+from .errors import (
+    Gone,
+    InvalidSearch,
+    NotFound,
+    PreconditionFailed,
+    SearchTooCostly,
+    StatementTimeout,
+    StoreError,
+    WriteConflict,
+)
+from .query import Limit, SearchBudget, SearchQuery, parse_search
 from .records import Page, StoredVersion, WriteOutcome
 from .store import Store, Writer, new_id
 
-__all__ = ["Gone", "InvalidSearch", "NotFound", "Page", "PreconditionFailed", "SearchQuery", "Store",
-           "StoreError", "StoredVersion", "WriteConflict", "WriteOutcome", "Writer", "new_id", "parse_search"]
+__all__ = ["Gone", "InvalidSearch", "Limit", "NotFound", "Page", "PreconditionFailed", "SearchBudget", "SearchQuery",
+           "SearchTooCostly", "StatementTimeout", "Store", "StoreError", "StoredVersion", "WriteConflict",
+           "WriteOutcome", "Writer", "new_id", "parse_search"]

@@ -27,3 +27,15 @@ class WriteConflict(StoreError):
 
 class InvalidSearch(StoreError):
     """A search parameter, modifier or value the server does not support or cannot read (400)."""
+
+
+class SearchTooCostly(InvalidSearch):
+    """A search past the server's budget: too many parameters or values, or too long a value (400)."""
+
+
+class StatementTimeout(StoreError):
+    """A database statement ran past the store's statement timeout and was cancelled (503).
+
+    Only reads are timed (see ``engine``), and a cancelled read changes nothing: asking again,
+    or asking for less, is safe.
+    """

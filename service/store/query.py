@@ -3,6 +3,11 @@
 Repeated parameters are ANDed, comma-separated values within one are ORed (FHIR R4 search).
 Anything the registry does not know, or a value that cannot be read, is an ``InvalidSearch``
 naming the parameter, so a client never gets silently wrong results.
+
+A ``SearchBudget`` bounds what one search may ask for (parameters, values, characters in a
+value); past it the search is a ``SearchTooCostly``, before any value is read or SQL built. The
+databases' own limits (SQLite's expression depth and LIKE pattern length) are far above it, and
+the statement's cost grows with it, so no accepted search can fail or run on for either reason.
 """
 
 import re
@@ -12,7 +17,7 @@ from typing import Final
 
 from ..fhirformat import has_forbidden_characters
 from .dates import DateRange, date_range
-from .errors import InvalidSearch
+from .errors import InvalidSearch, SearchTooCostly
 from .searchparams import DATE_PREFIXES, ParamType, SearchParameter, parameters_for
 
 DEFAULT_COUNT: Final = 20
@@ -57,6 +62,53 @@ class SearchQuery:
     total: bool = True
     #: Parameters the server does not know, left out of the search (lenient handling only).
     ignored: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One cap on a search, and what raises it (the server's setting), for the client's message."""
+
+    most: int
+    setting: str
+
+
+@dataclass(frozen=True)
+class SearchBudget:
+    """The most one search may ask for; the REST layer makes it from the server's settings."""
+
+    #: Name=value pairs that select (not _count, _sort and the other result parameters).
+    parameters: Limit
+    #: Values in all, each comma-separated alternative counted.
+    values: Limit
+    #: Characters in one name or value, result parameters' included.
+    value_length: Limit
+
+
+def _too_costly(limit: Limit, what: str, found: str) -> SearchTooCostly:
+    return SearchTooCostly(f"{found}; this server accepts at most {limit.most:,} {what} "
+                           f"(the setting {limit.setting} raises the limit)")
+
+
+def _check_budget(params: list[tuple[str, str]], budget: SearchBudget) -> None:
+    """Refuse a search past ``budget``: counted on the text alone, before anything is parsed."""
+    longest = budget.value_length.most
+    selecting = 0
+    values = 0
+    for name, value in params:
+        if len(name) > longest or len(value) > longest:
+            part, size = ("name", len(name)) if len(name) > longest else ("value", len(value))
+            raise _too_costly(budget.value_length, "characters in a search parameter's name or value",
+                              f"the search parameter {name[:40]!r} has a {part} of {size:,} characters")
+        if name in RESULT_PARAMETERS:
+            continue
+        selecting += 1
+        values += len(split_values(value)) if "," in value else 1
+    if selecting > budget.parameters.most:
+        raise _too_costly(budget.parameters, "search parameters in one search",
+                          f"the search has {selecting:,} search parameters")
+    if values > budget.values.most:
+        raise _too_costly(budget.values, "values in one search (each comma-separated alternative counts)",
+                          f"the search has {values:,} values")
 
 
 def split_values(text: str) -> list[str]:
@@ -113,13 +165,19 @@ def _sort(resource_type: str, text: str) -> tuple[SortKey, ...]:
     return tuple(keys)
 
 
-def parse_search(resource_type: str, params: Iterable[tuple[str, str]], *, strict: bool = True) -> SearchQuery:
+def parse_search(resource_type: str, params: Iterable[tuple[str, str]], *, strict: bool = True,
+                 budget: SearchBudget | None = None) -> SearchQuery:
     """Read search parameters (name, value) pairs into a SearchQuery, or raise InvalidSearch.
 
     An unknown parameter is refused when ``strict``; otherwise it is ignored and named in
     ``ignored`` (FHIR's default, ``Prefer: handling=lenient``). A known parameter with a value or
-    modifier that cannot be read is refused either way.
+    modifier that cannot be read is refused either way. With a ``budget`` (every search a client
+    sends), a search past it is refused first (``SearchTooCostly``), ignored parameters counted:
+    each is still read and echoed back.
     """
+    if budget is not None:
+        params = list(params)
+        _check_budget(params, budget)
     known = parameters_for(resource_type)
     criteria: list[Criterion] = []
     options: dict[str, str] = {}
