@@ -23,18 +23,34 @@ statement fails, and SQLAlchemy then invalidates the whole pool, so the next req
 Reads use ``reading(engine)``: connections in autocommit mode, so a read is its statement alone,
 without BEGIN and COMMIT around it. Every read the store makes is either one statement or pinned
 to a transaction number (see ``sql``), so it needs no transaction to be consistent.
+
+A statement timeout (``time_statements``, or ``make_engine(statement_timeout_ms=...)``; none by
+default) bounds every read statement: PostgreSQL's ``statement_timeout``, set once on each
+connection, and on SQLite a progress handler that interrupts a statement once its own deadline
+(set as it starts, so each statement gets the whole budget) has passed. A cancelled statement is
+a ``StatementTimeout``. A read changes nothing, so cancelling one leaves nothing to undo. Writes
+(and migrations: the connections opened with ``IMMEDIATE``) are not timed: a cancelled write
+would be rolled back whole (both databases undo the transaction), but a large load or transaction
+Bundle may rightly run longer than any request's read budget, and its size is bounded by the
+body limit instead; on PostgreSQL each write transaction begins with ``SET LOCAL
+statement_timeout = 0``, which ends with it.
 """
 
+import math
 import os
 import select
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DisconnectionError
+
+from .errors import StatementTimeout
 
 MIGRATIONS: Final = Path(__file__).with_name("migrations")
 #: Any fixed 64-bit number: the advisory lock that serialises migrations on PostgreSQL.
@@ -107,9 +123,100 @@ def _check_on_checkout(engine: Engine) -> None:
             raise DisconnectionError(f"the server closed the connection: {exc}") from exc
 
 
-def make_engine(url: str, pool: int | None = None) -> Engine:
+#: SQLite virtual machine steps between two looks at the clock: a few microseconds of work, so a
+#: statement is interrupted within a millisecond or so of its deadline, at a cost too small to measure.
+PROGRESS_STEPS: Final = 1000
+#: PostgreSQL's SQLSTATE for a statement cancelled (by statement_timeout, or by pg_cancel_backend).
+QUERY_CANCELED: Final = "57014"
+#: Where a SQLite connection keeps its current statement's deadline (``time.monotonic()``).
+_DEADLINE: Final = "harmonise_deadline"
+#: Marks a PostgreSQL connection whose statement_timeout is set.
+_TIMED: Final = "harmonise_timed"
+
+
+def _timed_out(milliseconds: int, setting: str | None) -> StatementTimeout:
+    raises = f" (the setting {setting} raises the limit)" if setting else ""
+    return StatementTimeout(f"the request's database statement ran past this server's limit of {milliseconds:,} ms "
+                            f"and was cancelled; nothing was changed. Ask for less (fewer or more selective search "
+                            f"parameters, a smaller _count), or try again later{raises}")
+
+
+def _time_sqlite(engine: Engine, milliseconds: int) -> None:
+    budget = milliseconds / 1000
+
+    def install(dbapi_connection: Any, record: Any) -> None:
+        deadline = record.info[_DEADLINE] = [math.inf]  # none until a statement starts
+        dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline[0], PROGRESS_STEPS)
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if _DEADLINE not in record.info:  # connections made before the timeout was set too
+            install(dbapi_connection, record)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(connection: Connection, *_args: Any) -> None:
+        deadline = connection.connection.info.get(_DEADLINE)
+        if deadline is not None:  # the statement's rows are fetched within the same deadline
+            writing = connection.get_execution_options().get(IMMEDIATE, False)
+            deadline[0] = math.inf if writing else time.monotonic() + budget
+
+    @event.listens_for(engine, "reset")
+    def _reset(_dbapi_connection: Any, record: Any, _state: Any) -> None:
+        if _DEADLINE in record.info:  # the rollback on return is never interrupted
+            record.info[_DEADLINE][0] = math.inf
+
+
+def _time_postgresql(engine: Engine, milliseconds: int) -> None:
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get(_TIMED) == milliseconds:
+            return
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # a session setting, outside any transaction
+        try:
+            dbapi_connection.execute(f"SET statement_timeout = {int(milliseconds)}")
+        finally:
+            dbapi_connection.autocommit = autocommit
+        record.info[_TIMED] = milliseconds
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(IMMEDIATE, False):
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+
+
+def time_statements(engine: Engine, milliseconds: int | None, setting: str | None = None) -> None:
+    """Cancel any read statement on ``engine`` that runs longer than ``milliseconds`` (see the module's
+    docstring), raising ``StatementTimeout``; ``setting`` names what raises the limit, for its message.
+    None: no timeout. Call it once per engine."""
+    if milliseconds is None:
+        return
+    if milliseconds < 1:
+        raise ValueError(f"a statement timeout must be at least 1 ms, not {milliseconds}")
+    if engine.dialect.name == "sqlite":
+        _time_sqlite(engine, milliseconds)
+        cancelled = _sqlite_interrupted
+    else:
+        _time_postgresql(engine, milliseconds)
+        cancelled = _postgresql_cancelled
+
+    @event.listens_for(engine, "handle_error")
+    def _cancelled(context: ExceptionContext) -> None:
+        if cancelled(context.original_exception):
+            raise _timed_out(milliseconds, setting) from context.original_exception
+
+
+def _sqlite_interrupted(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and str(exc) == "interrupted"
+
+
+def _postgresql_cancelled(exc: BaseException) -> bool:
+    return getattr(exc, "sqlstate", None) == QUERY_CANCELED
+
+
+def make_engine(url: str, pool: int | None = None, statement_timeout_ms: int | None = None) -> Engine:
     """An engine for a ``sqlite:///file`` or ``postgresql+psycopg://`` URL, keeping ``pool`` connections
-    (default: ``pool_size()``)."""
+    (default: ``pool_size()``), and cancelling reads after ``statement_timeout_ms`` (``time_statements``)."""
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -119,9 +226,10 @@ def make_engine(url: str, pool: int | None = None) -> Engine:
             pooling = {}  # one in-memory database per connection: SQLAlchemy's own pool for it
         engine = create_engine(parsed, connect_args={"timeout": 30}, **pooling)
         _sqlite_events(engine)
-        return engine
-    engine = create_engine(parsed, **pooling)
-    _check_on_checkout(engine)
+    else:
+        engine = create_engine(parsed, **pooling)
+        _check_on_checkout(engine)
+    time_statements(engine, statement_timeout_ms)
     return engine
 
 
