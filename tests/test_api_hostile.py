@@ -81,7 +81,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(unchanged: httpx.Cli
     (b'{"resourceType": "PlanDefinition", "title": "caf\xe9"}', JSON, "not UTF-8"),
     (pathway_json('"null \\u0000 byte"'), JSON, "control character"),
     (pathway_json('"half a character \\ud800"'), JSON, "lone surrogate"),
-    (pathway_json("9" * 5000), JSON, "not valid JSON"),
+    (pathway_json("9" * 5000), JSON, "has 5000 digits before the decimal point; FHIR allows at most 18"),
     (b'{"resourceType": "PlanDefinition", "status": "draft", "status": "active"}', JSON, "appears twice"),
     (b'[{"resourceType": "PlanDefinition"}]', JSON, "top level"),
     (b'{"resourceType": "PlanDefinition", "title": NaN}', JSON, "not valid JSON"),

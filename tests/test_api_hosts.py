@@ -27,12 +27,6 @@ PUBLIC: Final = "https://pathways.example.nhs.uk/fhir"
 FORWARDED: Final = "203.0.113.9"
 ADDRESS: Final = "http://harmonise.example.org/fhir/StructureDefinition/client-address"
 AUDITOR: Final = bearer("system/Provenance.read", subject="auditor")
-#: The other half of the fix is in service/api/app.py (Starlette's slash redirect off in the FHIR
-#: app, a relative redirect for a site folder), asked of its owner: these pass once it is in, and
-#: then the mark goes (strict, so it cannot be forgotten).
-PENDING_APP_CHANGE: Final = pytest.mark.xfail(
-    strict=True, reason="Starlette's slash and folder redirects name the Host header until service/api/app.py "
-                        "stops them (#19)")
 
 
 @contextmanager
@@ -103,7 +97,6 @@ def test_no_api_answer_names_the_host_header(plain: str) -> None:
     assert metadata.json()["implementation"]["url"] == plain
 
 
-@PENDING_APP_CHANGE
 def test_a_site_folder_redirect_does_not_name_the_host_header(plain: str) -> None:
     root = plain.removesuffix("/fhir")
     with attacker(root) as site:
@@ -113,7 +106,6 @@ def test_a_site_folder_redirect_does_not_name_the_host_header(plain: str) -> Non
     assert httpx.URL(f"{root}/guide").join(moved.headers["location"]) == httpx.URL(f"{root}/guide/")
 
 
-@PENDING_APP_CHANGE
 def test_a_trailing_slash_is_not_redirected_to_the_host_header(plain: str) -> None:
     with attacker(plain) as api:
         answers = [api.get(path, follow_redirects=False) for path in ("/PlanDefinition/", "/metadata/")]

@@ -14,18 +14,20 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..fhirformat import FormatError
-from ..security.settings import SecuritySettings
+from ..security.settings import STATEMENT_TIMEOUT, SecuritySettings
 from ..store import Store, StoreError
-from . import capability, monitoring, operations, resources, search, transaction, variation
+from ..store.engine import time_statements
+from . import capability, monitoring, openapi, operations, resources, search, transaction, variation
 from .formats import JSON, fhir_response, response_format
 from .outcomes import FhirError, error, outcome, store_error
 
@@ -82,7 +84,10 @@ def create_fhir_app(store: Store, security: SecuritySettings, guidelines: Path |
 
     ``guidelines`` is the folder whose ``variation-register.yaml`` ``$compare`` applies.
     """
-    app = FastAPI(title="Harmonise FHIR R4 API", docs_url=None, redoc_url=None, openapi_url=None)
+    # The OpenAPI description is served (``openapi.describe``); no docs pages, which would load scripts from a CDN.
+    # No slash redirects: Starlette's name the Host header, which the client chooses.
+    app = FastAPI(title="Harmonise FHIR R4 API", docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+                  redirect_slashes=False)
     app.state.store = store
     app.state.security = security
     app.state.guidelines = guidelines
@@ -96,6 +101,7 @@ def create_fhir_app(store: Store, security: SecuritySettings, guidelines: Path |
     # a router's dependencies (reads()) are already part of each of its routes.
     for module in (capability, monitoring, variation, search, operations, resources, transaction):
         app.router.routes.extend(module.router.routes)
+    openapi.install(app)
     return app
 
 
@@ -139,10 +145,23 @@ class _Service(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+class _SiteFiles(StaticFiles):
+    """The published site's files. A folder's address without its slash is redirected to
+    ``./name/``, relative: Starlette's own redirect is absolute, built from the Host header,
+    which the client chooses, and a relative one stays right behind any proxy."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if not isinstance(response, RedirectResponse):
+            return response
+        query = scope.get("query_string", b"").decode("latin-1")
+        return RedirectResponse(f"./{quote(scope['path'].rsplit('/', 1)[-1])}/" + (f"?{query}" if query else ""))
+
+
 def _site(folder: Path | None) -> ASGIApp:
     """The published site (``harmonise publish``) at ``/``, or a page saying how to build it."""
     if folder is not None and (folder / "index.html").is_file():
-        return StaticFiles(directory=folder, html=True)
+        return _SiteFiles(directory=folder, html=True)
     message = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Harmonise</title></head>"
                "<body><h1>Harmonise</h1><p>The site has not been built yet: run <code>harmonise publish</code>, "
                "then restart <code>harmonise serve</code>.</p><p>The FHIR API is at <a href=\"fhir/metadata\">"
@@ -162,6 +181,8 @@ def create_app(database_url: str, guidelines: Path | None = None, security: Secu
     """
     security = security or SecuritySettings.from_environment(database_url)
     store = Store.open(database_url, operator=None)
+    # No read outlives the request's budget; writes are exempt (see store.engine).
+    time_statements(store.engine, security.limits.statement_timeout_ms, STATEMENT_TIMEOUT)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

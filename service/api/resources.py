@@ -18,6 +18,7 @@ from .formats import read_resource
 from .headers import if_match
 from .registry import Interaction, require
 from .responses import resource_response, written
+from .search import budget as search_budget
 from .validation import accept, checked_id, expect_id, expect_type, version_number
 
 router = APIRouter()
@@ -31,7 +32,8 @@ def create(resource_type: str, request: Request, store: StoreDep, caller: WriteA
     warnings = accept(support, resource)
     condition = request.headers.get("if-none-exist")
     with caller.write(store) as writer:
-        existing = existing_match(writer, support, condition) if condition is not None else None
+        existing = (existing_match(writer, support, condition, search_budget(request.app.state.security.limits))
+                    if condition is not None else None)
         if existing is not None:
             return written(request, existing, 200, [], f"{existing.reference} already matches {condition}; "
                            "nothing was created")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..fhirformat import JsonDict
-from ..store import StoredVersion, Writer, new_id
+from ..store import SearchBudget, StoredVersion, Writer, new_id
 from ..store.errors import NotFound, StoreError
 from . import bundles
 from .auth import Caller, WriteAccess
@@ -24,6 +24,7 @@ from .formats import fhir_response, read_resource
 from .headers import etag
 from .outcomes import FhirError, error, store_error
 from .registry import Interaction, ResourceSupport, SystemInteraction, require, require_system
+from .search import budget as search_budget
 from .validation import accept, checked_id, expect_id, expect_type, version_number
 
 router = APIRouter()
@@ -154,7 +155,7 @@ def _unique_targets(entries: list[Entry]) -> None:
         seen[key] = entry.index
 
 
-def _assign_ids(entries: list[Entry], raw_entries: list[JsonDict], writer: Writer) -> None:
+def _assign_ids(entries: list[Entry], raw_entries: list[JsonDict], writer: Writer, budget: SearchBudget) -> None:
     """Give POST entries their ids now (a conditional create that matches takes the match's), and
     point references to their ``urn:uuid:`` fullUrls at them."""
     ids = {}
@@ -162,7 +163,7 @@ def _assign_ids(entries: list[Entry], raw_entries: list[JsonDict], writer: Write
         if entry.method == "POST":
             if entry.if_none_exist:
                 try:
-                    entry.existing = existing_match(writer, entry.support, entry.if_none_exist)
+                    entry.existing = existing_match(writer, entry.support, entry.if_none_exist, budget)
                 except (FhirError, StoreError) as exc:
                     raise _entry_error(entry.index, exc) from None
             entry.resource_id = entry.existing.resource_id if entry.existing else new_id()
@@ -194,7 +195,7 @@ def transaction(request: Request, store: StoreDep, caller: WriteAccess, body: Bo
             raise _entry_error(index, exc) from None
     _unique_targets(entries)
     with caller.write(store) as writer:
-        _assign_ids(entries, raw_entries, writer)
+        _assign_ids(entries, raw_entries, writer, search_budget(request.app.state.security.limits))
         for entry in sorted(entries, key=lambda item: (_ORDER[item.method], item.index)):
             try:
                 entry.response = _carry_out(entry, writer, request)
