@@ -11,13 +11,15 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from sqlalchemy import text
+from starlette.testclient import TestClient
 
+from service.api import create_fhir_app
 from service.security.settings import RequestLimits
 from service.store import StatementTimeout, Store, parse_search
 from service.store.engine import reading, time_statements
 
 from .conftest import minimal_pathway
-from .stores import BACKENDS, ServerThread, bearer, client, database, server  # noqa: F401  (fixtures)
+from .stores import BACKENDS, TEST_SECURITY, ServerThread, bearer, client, database, database_url, server  # noqa: F401  (fixtures)
 
 LIMITS = RequestLimits()
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -236,3 +238,21 @@ def test_the_server_serves_while_a_slow_search_is_cancelled(filled: str) -> None
         assert issue["code"] == "too-costly"
         assert client.get("/PlanDefinition/p00001").status_code == 200
         assert ids(client.get("/PlanDefinition", params={"_id": "p00001,p00002"})) == ["p00001", "p00002"]
+
+
+def test_a_request_that_finds_every_connection_in_use_is_told_to_retry(monkeypatch: pytest.MonkeyPatch,
+                                                                        database_url: str) -> None:
+    """The pool's wait ends in 503 with Retry-After, not 500: the server is busy, not broken."""
+    monkeypatch.setenv("HARMONISE_DB_POOL_SIZE", "1")
+    store = Store.open(database_url, operator=None)
+    store.engine.pool._timeout = 0.2  # type: ignore[attr-defined]  # SQLAlchemy's wait, 30 s in service
+    app = create_fhir_app(store, TEST_SECURITY)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as http, store.engine.connect():  # the only connection
+            response = http.get("/PlanDefinition/anything")
+        assert response.status_code == 503 and response.headers["retry-after"] == "5"
+        assert response.json()["issue"][0]["code"] == "transient"
+        with TestClient(app) as http:  # the connection is back: the same request is answered
+            assert http.get("/PlanDefinition/anything").status_code == 404
+    finally:
+        store.close()

@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -29,7 +30,7 @@ from ..store import Store, StoreError
 from ..store.engine import time_statements
 from . import capability, monitoring, openapi, operations, resources, search, transaction, variation
 from .formats import JSON, fhir_response, response_format
-from .outcomes import FhirError, error, outcome, store_error
+from .outcomes import FhirError, busy, error, outcome, store_error
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> Response:
         return _outcome_response(request, store_error(exc))
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, exc: PoolTimeout) -> Response:
+        log.warning("no database connection came free for %s %s", request.method, request.url.path)
+        return _outcome_response(request, busy())
 
     @app.exception_handler(FormatError)
     async def _unreadable(request: Request, exc: FormatError) -> Response:

@@ -72,6 +72,21 @@ STORE_ERRORS: Final[dict[type[store_errors.StoreError], tuple[int, str]]] = {
 }
 
 
+#: Seconds a client is asked to wait before trying again after a 503 (the statement timeout, a full pool).
+RETRY_AFTER_SECONDS: Final = 5
+
+
 def store_error(exc: store_errors.StoreError) -> FhirError:
     status, code = STORE_ERRORS.get(type(exc), (500, "exception"))
-    return error(status, code, exc.message)
+    failure = error(status, code, exc.message)
+    if status == 503:
+        failure.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return failure
+
+
+def busy() -> FhirError:
+    """503: every database connection of this process stayed in use for the pool's whole wait."""
+    failure = error(503, "transient", "the server is busy: no database connection came free in time; nothing "
+                    f"was changed. Try again in {RETRY_AFTER_SECONDS} seconds")
+    failure.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return failure
