@@ -51,11 +51,20 @@ def hostile_folder(root: Path) -> tuple[Path, dict[str, str]]:
     (folder / "html.xml").write_text("<html><body>not FHIR</body></html>")
     (folder / "nul.json").write_bytes(fhirformat.to_json(minimal_pathway(id="nul", title="a\x00b")))
     write_json(folder / "invalid.json", minimal_pathway(id="invalid", colour="red"))
+    # Numbers whose exact value would take minutes and gigabytes to build (a billion-digit integer).
+    (folder / "exponent.json").write_bytes(fhirformat.to_json(minimal_pathway(id="exponent")).replace(
+        b'"value": 10,', b'"value": 1e999999999,', 1))
+    (folder / "digits.xml").write_bytes(fhirformat.to_xml(minimal_pathway(id="digits")).replace(
+        b'<value value="10"/>', b'<value value="' + b"7" * 100_000 + b'"/>', 1))
     return folder, {
         "link-out.json": "points outside", "zeros.json": "points outside", "pipe.json": "not a regular file",
         "huge.json": "limit", "binary.json": "not UTF-8", "array.json": "top level", "yaml.json": "not valid JSON",
         "empty.xml": "not well-formed", "deep.json": "nested", "xxe.xml": "DOCTYPE", "html.xml": "not in the FHIR",
         "nul.json": "control character", "invalid.json": "PlanDefinition.colour",
+        "exponent.json": "PlanDefinition.action[0].timingDuration.value the number 1e999999999 has 1000000000 digits "
+                         "before the decimal point",
+        "digits.xml": "PlanDefinition.action[0].timingDuration.value the number 77777777777777777777...7777777777 "
+                      "(100,000 characters) has 100000 digits before the decimal point",
     }
 
 
@@ -82,6 +91,19 @@ def test_load_names_every_hostile_file_and_loads_only_the_valid_pathway(store_ur
     finally:
         store.close()
     assert stored == ["good"]
+
+
+def test_validate_names_every_hostile_file_and_reads_the_valid_one(tmp_path: Path) -> None:
+    folder, expected = hostile_folder(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", "from service.cli import main; main()", "validate", str(folder), "--format", "json"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    problems = {Path(problem["file"]).name: problem for problem in report["problems"]}
+    for name, words in expected.items():
+        assert words in f"{problems[name]['path']} {problems[name]['message']}", (name, problems.get(name))
+    assert "good.json" not in problems and "Traceback" not in result.stderr
 
 
 def test_a_file_that_grows_past_the_limit_after_it_was_measured_is_still_cut_off(
