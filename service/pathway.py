@@ -5,7 +5,9 @@ from, so that every figure a report shows can be traced back (``Step.path``, ``S
 """
 
 from enum import StrEnum
+from functools import lru_cache
 
+from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict
 
 from .conventions import SCHEDULED_CONTACT_MODES
@@ -122,3 +124,32 @@ class Pathway(_Frozen):
     def is_compared(self) -> bool:
         """Only resources that follow the conventions take part in comparison."""
         return self.kind is not PathwayKind.OTHER and self.topic is not None
+
+    @property
+    def recency(self) -> tuple[str, "VersionKey"]:
+        """How pathway versions are ordered, everywhere: by ``date``, then by ``version`` (``version_key``).
+
+        The latest active version by this order is the one a trust follows now; the site lists a
+        guideline's versions, and the drift signal reads a pathway's history, in this order too.
+        """
+        return self.date or "", version_key(self.version)
+
+
+#: A business version as a sortable key: ``(1, Version)`` for a semantic or PEP 440 version, else
+#: ``(0, text)`` (any readable version sorts after any unreadable one).
+VersionKey = tuple[int, Version | str]
+
+
+@lru_cache(maxsize=4096)
+def version_key(version: str | None) -> VersionKey:
+    """The one ordering of business versions: numeric where the text is a version, so 1.10.0 follows 1.9.0.
+
+    >>> sorted(["1.10.0", "1.9.0", "2.0"], key=version_key)
+    ['1.9.0', '1.10.0', '2.0']
+    >>> version_key("draft-b") > version_key("draft-a"), version_key("1.0") > version_key("zzz")
+    (True, True)
+    """
+    try:
+        return 1, Version(version or "0")
+    except InvalidVersion:
+        return 0, version or ""

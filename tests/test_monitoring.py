@@ -11,7 +11,7 @@ from service.monitoring.activity import from_measure_report, parse_csv, read_mea
 from service.register import read_register
 from service.variation.compare import TrustPathway
 
-from .conftest import GUIDELINES, PATHWAYS, REPOSITORY
+from .conftest import GUIDELINES, PATHWAYS, REPOSITORY, minimal_pathway
 
 ACTIVITY = REPOSITORY / "activity"
 MEASURES = read_measures(ACTIVITY / "measures")
@@ -98,3 +98,17 @@ def test_adopting_the_guideline_rebases_the_chart_so_the_improvement_raises_no_f
     assert charted.periods[13] == "2025-12"
     assert not any(p.variation.is_concern for p in charted.chart.points)
     assert s.special_cause_signals([charted], versions) == []
+
+
+def test_a_pathways_versions_are_read_in_version_order_not_as_text() -> None:
+    """1.10.0 follows 1.9.0 (as text it sorts first): the drift signal must read the history in that order."""
+
+    def version(number: str) -> TrustPathway:
+        data = minimal_pathway(id="rhq-test", version=number, date="2026-01-01")
+        _plan, pathway, _problems = loader.check_plan_definition(data)
+        assert pathway is not None
+        return TrustPathway(pathway, f"{number}.json")
+
+    ordered = s.versions_by_trust([version("1.10.0"), version("1.9.0"), version("1.2.0")])
+    assert [p.version for p in ordered[("RHQ", "laparoscopic-cholecystectomy-follow-up")]] == ["1.2.0", "1.9.0",
+                                                                                               "1.10.0"]

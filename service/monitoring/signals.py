@@ -79,7 +79,7 @@ def versions_by_trust(pathways: Iterable[TrustPathway]) -> dict[tuple[str, str],
         p = item.pathway
         if p.kind is PathwayKind.TRUST_PATHWAY and p.trust and p.topic:
             grouped[(p.trust, p.topic)].append(p)
-    return {key: sorted(items, key=lambda p: (p.date or "", p.version or "")) for key, items in grouped.items()}
+    return {key: sorted(items, key=lambda p: p.recency) for key, items in grouped.items()}
 
 
 def adoptions(versions: Sequence[Pathway]) -> list[tuple[str, str]]:

@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.version import InvalidVersion, Version
-
 from .. import conventions, terminology
 from ..fhirformat import JsonDict
 from ..loader import LoadedResource, load
@@ -89,8 +87,8 @@ class TopicSite:
         """The version before the page's guideline, for "what changed"."""
         if self.guideline is None:
             return None
-        current = _version_key(self.guideline.pathway)
-        earlier = [v for v in self.versions if _version_key(v.pathway) < current]
+        current = self.guideline.pathway.recency
+        earlier = [v for v in self.versions if v.pathway.recency < current]
         return earlier[0] if earlier else None
 
 
@@ -118,13 +116,6 @@ class SiteContent:
                 yield network, by_network[network]
 
 
-def _version_key(pathway: Pathway) -> tuple:
-    try:
-        return (1, Version(pathway.version or "0"), "")
-    except InvalidVersion:
-        return (0, Version("0"), pathway.version or "")
-
-
 def _narrative(resource: LoadedResource) -> str | None:
     """The Markdown beside a guideline file (``<topic>.md`` beside ``<topic>.json``)."""
     if resource.entry is not None:
@@ -136,7 +127,7 @@ def _narrative(resource: LoadedResource) -> str | None:
 def _versions(resources: list[LoadedResource], current: Pathway,
               settings: SiteSettings) -> tuple[GuidelineVersion, ...]:
     same = [r for r in resources if r.pathway.url == current.url]
-    same.sort(key=lambda r: _version_key(r.pathway), reverse=True)
+    same.sort(key=lambda r: r.pathway.recency, reverse=True)
     return tuple(GuidelineVersion(r, _narrative(r), _location(r, settings)) for r in same)
 
 

@@ -10,8 +10,6 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from packaging.version import InvalidVersion, Version
-
 from ..pathway import Pathway, PathwayKind
 from ..register import RegisterEntry
 from .compare import TrustPathway, compare_topic
@@ -26,16 +24,8 @@ class TopicContent:
     draft_guideline: Pathway | None = None
 
 
-def _recency(pathway: Pathway) -> tuple:
-    try:
-        version: tuple = (1, Version(pathway.version or "0"))
-    except InvalidVersion:
-        version = (0, pathway.version or "")
-    return (pathway.date or "", version)
-
-
 def _latest(candidates: Sequence[TrustPathway]) -> TrustPathway | None:
-    return max(candidates, key=lambda t: _recency(t.pathway), default=None)
+    return max(candidates, key=lambda t: t.pathway.recency, default=None)
 
 
 def group_by_topic(items: Iterable[TrustPathway], chosen: Collection[str] = ()) -> dict[str, TopicContent]:
