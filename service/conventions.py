@@ -12,6 +12,18 @@ TRUST_PATHWAY_PROFILE: Final = f"{BASE}/StructureDefinition/trust-pathway"
 NETWORK_GUIDELINE_PROFILE: Final = f"{BASE}/StructureDefinition/network-guideline"
 OWNING_ORGANIZATION_EXTENSION: Final = f"{BASE}/StructureDefinition/owning-organization"
 
+#: A register entry of warranted variation is a Basic with this profile (docs/profile.md).
+WARRANTED_VARIATION_PROFILE: Final = f"{BASE}/StructureDefinition/warranted-variation"
+#: Basic.code of a register entry.
+BASIC_KIND_SYSTEM: Final = f"{BASE}/CodeSystem/basic-kind"
+WARRANTED_VARIATION_CODE: Final = "warranted-variation"
+#: The register entry's fields that Basic has no element for, one extension each.
+VARIATION_TOPIC_EXTENSION: Final = f"{BASE}/StructureDefinition/variation-topic"
+VARIATION_STEP_EXTENSION: Final = f"{BASE}/StructureDefinition/variation-step"
+VARIATION_DIMENSION_EXTENSION: Final = f"{BASE}/StructureDefinition/variation-dimension"
+VARIATION_RATIONALE_EXTENSION: Final = f"{BASE}/StructureDefinition/variation-rationale"
+VARIATION_REVIEW_BY_EXTENSION: Final = f"{BASE}/StructureDefinition/variation-review-by"
+
 PATHWAY_TOPIC_SYSTEM: Final = f"{BASE}/CodeSystem/pathway-topic"
 HOSTED_NETWORK_SYSTEM: Final = f"{BASE}/CodeSystem/hosted-network"
 PATHWAY_STEP_SYSTEM: Final = f"{BASE}/CodeSystem/pathway-step"

@@ -1,19 +1,28 @@
-"""The register of warranted variation (``guidelines/variation-register.yaml``).
+"""The register of warranted variation: its entries, their FHIR form, and its file form.
 
 An entry says the network agreed that one trust's difference from the guideline has a good
 reason, until its ``review_by`` date. After that date the difference counts as unwarranted again
 (and is flagged as expired) until the network reviews it: a lapsed justification must not keep
 silencing a difference.
+
+In the store each entry is a FHIR ``Basic`` with the ``warranted-variation`` profile
+(``to_resource`` / ``from_resource``; docs/profile.md); ``guidelines/variation-register.yaml`` is
+the file form that ``harmonise load`` imports and ``harmonise export`` writes.
 """
 
+import hashlib
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, Final
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from . import conventions as c
 from .conventions import TRUSTS
+from .fhirformat import JsonDict
+from .loader import check_resource as fhir_problems
 from .problems import Problem, error
 
 REGISTER_FILE = "variation-register.yaml"
@@ -91,3 +100,113 @@ def read_register(guidelines: Path) -> tuple[list[RegisterEntry], list[Problem]]
                     error(message, f"[{index}].{field}" if field else f"[{index}]", rule="register").located(str(path))
                 )
     return entries, problems
+
+
+# --- the FHIR form: a Basic with the warranted-variation profile ---------------------------------------
+
+#: The order entries are written in the YAML file (the order the file has always used).
+_FILE_FIELDS: Final = ("trust", "topic", "step", "dimension", "rationale", "agreed_by", "agreed_on", "review_by")
+
+
+def entry_id(trust: str, topic: str, step: str, dimension: str) -> str:
+    """The resource id of the entry for this difference: one entry per (trust, topic, step, dimension).
+
+    Made from the key, so that the same entry in the file and in the store are one resource, and
+    within FHIR's 64 characters whatever the topic's length.
+
+    >>> entry_id("RCU", "tonsillectomy-follow-up", "sleep-review", "mode")
+    'wv-rcu-2d9d5ffa5c6a2910'
+    """
+    digest = hashlib.sha256(f"{trust}|{topic}|{step}|{dimension}".encode()).hexdigest()[:16]
+    return f"wv-{trust.lower()}-{digest}"
+
+
+def _extension(resource: JsonDict, url: str) -> dict[str, Any] | None:
+    for extension in resource.get("extension") or []:
+        if isinstance(extension, dict) and extension.get("url") == url:
+            return extension
+    return None
+
+
+def to_resource(entry: RegisterEntry) -> JsonDict:
+    """The entry as a FHIR ``Basic`` (profile ``warranted-variation``)."""
+    extensions: list[JsonDict] = [
+        {"url": c.VARIATION_TOPIC_EXTENSION, "valueCoding": {"system": c.PATHWAY_TOPIC_SYSTEM, "code": entry.topic}}]
+    if entry.step:
+        extensions.append({"url": c.VARIATION_STEP_EXTENSION, "valueString": entry.step})
+    extensions += [
+        {"url": c.VARIATION_DIMENSION_EXTENSION, "valueCode": entry.dimension.value},
+        {"url": c.VARIATION_RATIONALE_EXTENSION, "valueString": entry.rationale},
+        {"url": c.VARIATION_REVIEW_BY_EXTENSION, "valueDate": entry.review_by.isoformat()},
+    ]
+    return {
+        "resourceType": "Basic",
+        "id": entry_id(entry.trust, entry.topic, entry.step, entry.dimension.value),
+        "meta": {"profile": [c.WARRANTED_VARIATION_PROFILE]},
+        "extension": extensions,
+        "code": {"coding": [{"system": c.BASIC_KIND_SYSTEM, "code": c.WARRANTED_VARIATION_CODE,
+                             "display": "Warranted variation"}]},
+        "subject": {"reference": f"Organization/{entry.trust}",
+                    "identifier": {"system": c.ODS_SYSTEM, "value": entry.trust}, "display": TRUSTS[entry.trust]},
+        "created": entry.agreed_on.isoformat(),
+        "author": {"display": entry.agreed_by},
+    }
+
+
+def is_register_entry(resource: JsonDict) -> bool:
+    profiles = (resource.get("meta") or {}).get("profile") or []
+    return resource.get("resourceType") == "Basic" and c.WARRANTED_VARIATION_PROFILE in profiles
+
+
+def from_resource(resource: JsonDict) -> RegisterEntry:
+    """The entry a ``warranted-variation`` Basic holds; ValueError naming the element when it holds none."""
+    def value(url: str, key: str, name: str, required: bool = True) -> Any:
+        found = _extension(resource, url)
+        if found is None or found.get(key) is None:
+            if required:
+                raise ValueError(f"Basic.extension('{url}').{key}: the register entry's {name} is missing")
+            return None
+        return found[key]
+
+    subject = (resource.get("subject") or {}).get("identifier") or {}
+    topic = value(c.VARIATION_TOPIC_EXTENSION, "valueCoding", "topic")
+    try:
+        return RegisterEntry.model_validate({
+            "trust": subject.get("value") or "",
+            "topic": topic.get("code") if isinstance(topic, dict) else "",
+            "step": value(c.VARIATION_STEP_EXTENSION, "valueString", "step", required=False) or "",
+            "dimension": value(c.VARIATION_DIMENSION_EXTENSION, "valueCode", "dimension"),
+            "rationale": value(c.VARIATION_RATIONALE_EXTENSION, "valueString", "rationale"),
+            "agreed_by": (resource.get("author") or {}).get("display") or "",
+            "agreed_on": resource.get("created") or "",
+            "review_by": value(c.VARIATION_REVIEW_BY_EXTENSION, "valueDate", "review date"),
+        })
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ValueError(f"Basic ({'.'.join(str(p) for p in first['loc'])}): "
+                         f"{str(first['msg']).removeprefix('Value error, ')}") from None
+
+
+def register_yaml(entries: list[RegisterEntry]) -> str:
+    """The file form of the register, entries in a stable order (trust, topic, step, dimension)."""
+    ordered = sorted(entries, key=lambda e: (e.topic, e.trust, e.step, e.dimension.value))
+    items = [{name: (value if isinstance(value, date) else str(value))
+              for name in _FILE_FIELDS for value in [getattr(entry, name)]} for entry in ordered]
+    header = ("# Register of warranted variation, written by `harmonise export` from the store (the record).\n"
+              "# Fields: docs/profile.md, \"The variation register\". `harmonise load` imports this file.\n")
+    return header + yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=100)
+
+
+def check_resource(resource: JsonDict) -> list[Problem]:
+    """Why a Basic cannot be stored as a register entry: FHIR validity, then the profile's fields."""
+    problems = fhir_problems(resource)
+    if problems:
+        return problems
+    if not is_register_entry(resource):
+        return [error(f"this server holds Basic resources only as register entries, with the profile "
+                      f"{c.WARRANTED_VARIATION_PROFILE} in meta.profile", "Basic.meta.profile", rule="register")]
+    try:
+        from_resource(resource)
+    except ValueError as exc:
+        return [error(str(exc), "Basic", rule="register")]
+    return []

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Final
 
 from .. import conventions as c
-from .. import loader
+from .. import loader, register
 from ..fhirformat import JsonDict
 from ..problems import Problem
 from ..store.searchparams import SearchParameter, parameters_for
@@ -220,6 +220,17 @@ RESOURCES: Final[dict[str, ResourceSupport]] = {
         checker=loader.check_resource,
         documentation="The network's activity measures: improvementNotation gives the desired direction; the "
         f"extension {c.BASE}/StructureDefinition/measure-target an optional target.",
+    ),
+    "Basic": ResourceSupport(
+        type="Basic",
+        interactions=frozenset(Interaction),
+        profiles=(c.WARRANTED_VARIATION_PROFILE,),
+        checker=register.check_resource,
+        documentation="The register of warranted variation: one Basic per entry (profile warranted-variation; "
+        "subject = the trust, the topic, step, dimension, rationale and review date as extensions, created = "
+        "the day it was agreed, author = who agreed it). $compare, harmonise compare and the site judge "
+        "differences by it. Readable by anyone; written only with a network lead's token. "
+        "`harmonise load` imports guidelines/variation-register.yaml as these; `harmonise export` writes it.",
     ),
     "Organization": ResourceSupport(
         type="Organization",

@@ -345,8 +345,41 @@ PROVENANCE: Final = COMMON + (
                     "(v3 DataOperation)", f"{OWN}/Provenance-activity", codings("activity")),
 )
 
+def extension_values(url: str) -> Extractor:
+    """Tokens, strings and dates held by the resource's extensions with this ``url`` (value[x] read by type)."""
+    def extract(resource: JsonDict) -> Iterator[IndexValue]:
+        for extension in values_at(resource, "extension"):
+            if not isinstance(extension, dict) or extension.get("url") != url:
+                continue
+            if isinstance(coding := extension.get("valueCoding"), dict) and coding.get("code") is not None:
+                yield IndexValue(value=str(coding["code"]), namespace=coding.get("system"))
+            for key in ("valueCode", "valueString"):
+                if isinstance(extension.get(key), str):
+                    yield IndexValue(value=extension[key], normalized=normalize(extension[key]))
+            if isinstance(extension.get("valueDate"), str):
+                low, high = date_range(extension["valueDate"])
+                yield IndexValue(value=extension["valueDate"], low=low, high=high)
+    return extract
+
+
+#: Register entries of warranted variation (Basic, profile warranted-variation: docs/profile.md).
+BASIC: Final = COMMON + (
+    SearchParameter("code", ParamType.TOKEN, "Basic.code", "The kind of resource (warranted-variation)",
+                    f"{SPEC}/Basic-code", codings("code")),
+    SearchParameter("trust", ParamType.TOKEN, "Basic.subject.identifier",
+                    "ODS code of the trust whose variation is warranted, e.g. trust=RCU", f"{OWN}/Basic-trust",
+                    identifiers("subject.identifier")),
+    SearchParameter("topic", ParamType.TOKEN, f"Basic.extension('{c.VARIATION_TOPIC_EXTENSION}').value",
+                    "Pathway topic of the entry, e.g. topic=tonsillectomy-follow-up", f"{OWN}/Basic-topic",
+                    extension_values(c.VARIATION_TOPIC_EXTENSION)),
+    SearchParameter("review-by", ParamType.DATE, f"Basic.extension('{c.VARIATION_REVIEW_BY_EXTENSION}').value",
+                    "The day after which the entry no longer warrants the difference, e.g. review-by=lt2027-01-01",
+                    f"{OWN}/Basic-review-by", extension_values(c.VARIATION_REVIEW_BY_EXTENSION)),
+)
+
 #: Search parameters by resource type and name.
 REGISTRY: Final[dict[str, dict[str, SearchParameter]]] = {
+    "Basic": {p.name: p for p in BASIC},
     "PlanDefinition": {p.name: p for p in PLAN_DEFINITION},
     "Organization": {p.name: p for p in ORGANIZATION},
     "MeasureReport": {p.name: p for p in MEASURE_REPORT},
