@@ -15,7 +15,7 @@ OWNING_ORGANIZATION_EXTENSION: Final = f"{BASE}/StructureDefinition/owning-organ
 #: A register entry of warranted variation is a Basic with this profile (docs/profile.md).
 WARRANTED_VARIATION_PROFILE: Final = f"{BASE}/StructureDefinition/warranted-variation"
 #: Basic.code of a register entry.
-BASIC_KIND_SYSTEM: Final = f"{BASE}/CodeSystem/basic-kind"
+REGISTER_ENTRY_TYPE_SYSTEM: Final = f"{BASE}/CodeSystem/register-entry-type"
 WARRANTED_VARIATION_CODE: Final = "warranted-variation"
 #: The register entry's fields that Basic has no element for, one extension each.
 VARIATION_TOPIC_EXTENSION: Final = f"{BASE}/StructureDefinition/variation-topic"

@@ -144,7 +144,7 @@ def to_resource(entry: RegisterEntry) -> JsonDict:
         "id": entry_id(entry.trust, entry.topic, entry.step, entry.dimension.value),
         "meta": {"profile": [c.WARRANTED_VARIATION_PROFILE]},
         "extension": extensions,
-        "code": {"coding": [{"system": c.BASIC_KIND_SYSTEM, "code": c.WARRANTED_VARIATION_CODE,
+        "code": {"coding": [{"system": c.REGISTER_ENTRY_TYPE_SYSTEM, "code": c.WARRANTED_VARIATION_CODE,
                              "display": "Warranted variation"}]},
         "subject": {"reference": f"Organization/{entry.trust}",
                     "identifier": {"system": c.ODS_SYSTEM, "value": entry.trust}, "display": TRUSTS[entry.trust]},
