@@ -5,6 +5,8 @@ the ``clock`` row, which locks it until commit: writers take turns (on PostgreSQ
 processes too), transaction numbers follow commit order, and every version written gets a
 ``lastUpdated`` later than any before it. Optimistic locking is checked inside that turn, and the
 unique (type, id, version) constraint refuses a second "version N" even if a check were raced.
+A big write can do its work before its turn (``Store.update_planned``): it plans against a snapshot,
+and the turn only runs the statements, or plans again if anything committed after that snapshot.
 
 Every write names its agent, and every version it makes gets its Provenance (``audit``) in the
 same transaction. A ``Permit`` given to the write sees each change, with the content it replaces,
@@ -14,11 +16,11 @@ before it is made, so access rules are checked against what is stored inside the
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +41,11 @@ _V = resource_version
 
 #: Called before each change with (type, stored content or None, new content or None); raises to refuse it.
 Permit = Callable[[str, JsonDict | None, JsonDict | None], None]
+#: The newest stored version of each (type, id) asked for; None for one never stored.
+Newest = Mapping[tuple[str, str], StoredVersion | None]
+#: Resources to ``update``, each with its id, in order.
+Updates = Sequence[tuple[JsonDict, str]]
+T = TypeVar("T")
 #: The largest version number the schema holds (a 32-bit INTEGER on both databases).
 MAX_VERSION = 2**31 - 1
 #: Whoever uses a store opened without saying otherwise: a process with the database in hand.
@@ -157,6 +164,34 @@ def _latest_many(connection: Connection, resource_type: str, resource_ids: Itera
     return found
 
 
+def _newest(connection: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredVersion | None]:
+    """The newest version of each (type, id), None for one never stored."""
+    by_type: dict[str, set[str]] = {}
+    for resource_type, resource_id in keys:
+        by_type.setdefault(resource_type, set()).add(resource_id)
+    newest: dict[tuple[str, str], StoredVersion | None] = {}
+    for resource_type, resource_ids in by_type.items():
+        found = _latest_many(connection, resource_type, resource_ids)
+        newest.update(((resource_type, resource_id), found.get(resource_id)) for resource_id in resource_ids)
+    return newest
+
+
+def _latest_of(connection: Connection, resources: Sequence[tuple[JsonDict, str]],
+               known: Mapping[tuple[str, str], StoredVersion | None] | None = None,
+               ) -> dict[tuple[str, str], StoredVersion | None]:
+    """The newest version of each resource's (type, id): from ``known`` where it says, else looked up."""
+    keys = {(resource["resourceType"], resource_id) for resource, resource_id in resources}
+    known = known or {}
+    newest = {key: known[key] for key in keys if key in known}
+    newest.update(_newest(connection, keys.difference(newest)))
+    return newest
+
+
+def _after(previous: str) -> str:
+    """The time of a new transaction: now, or just after the one before if the clock stepped back."""
+    return timestamp(max(datetime.now(UTC), parse_timestamp(previous) + timedelta(microseconds=1)))
+
+
 def new_id() -> str:
     """A server-assigned logical id."""
     return str(uuid.uuid4())
@@ -216,15 +251,59 @@ def prepare_creates(resources: Iterable[JsonDict], txn: int, last_updated: str, 
     return batch
 
 
-class Writer:
+class Planner:
+    """Plans the versions of one transaction (its ``txn``, ``lastUpdated`` and agent) into a Batch: the
+    CPU work of a write (comparing, stamping, serialising, index rows, Provenance), with no database,
+    so ``Store.update_planned`` can do it before the write's turn rather than while holding the lock."""
+
+    def __init__(self, txn: int, last_updated: str, agent: Agent) -> None:
+        self.txn = txn
+        self.last_updated = last_updated
+        self.agent = agent
+
+    def _check(self, resource_type: str, latest: StoredVersion | None, proposed: JsonDict | None) -> None:
+        """Refuse a change the write's permit does not allow; a plan made outside a write has none."""
+
+    def _plan(self, batch: Batch, resource_type: str, resource_id: str, latest: StoredVersion | None,
+              method: str, activity: Activity, resource: JsonDict | None) -> StoredVersion:
+        """Add the version after ``latest`` (and its audit record) to ``batch``, superseding ``latest``."""
+        version_id = latest.version_id + 1 if latest else 1
+        if latest is not None:
+            batch.supersedes.append((resource_type, resource_id, latest.version_id))
+        return batch.add(self.txn, self.last_updated, self.agent, resource_type, resource_id, version_id, method,
+                         activity, resource)
+
+    def _planned_update(self, batch: Batch, resource: JsonDict, resource_id: str,
+                        latest: StoredVersion | None) -> WriteOutcome:
+        resource_type = resource["resourceType"]
+        self._check(resource_type, latest, resource)
+        if latest is not None and latest.resource is not None and fingerprint(latest.resource) == fingerprint(resource):
+            return WriteOutcome(latest, created=False, changed=False)
+        created = latest is None or latest.deleted
+        activity = Activity.CREATE if created else Activity.UPDATE
+        return WriteOutcome(self._plan(batch, resource_type, resource_id, latest, "PUT", activity, resource),
+                            created=created)
+
+    def plan_updates(self, batch: Batch, resources: Sequence[tuple[JsonDict, str]],
+                     latest: dict[tuple[str, str], StoredVersion | None]) -> list[WriteOutcome]:
+        """``update`` of each (resource, id) in order, added to ``batch``, given each (type, id)'s newest
+        stored version in ``latest`` (None if never stored); ``latest`` follows the plan."""
+        outcomes = []
+        for resource, resource_id in resources:
+            key = (resource["resourceType"], resource_id)
+            outcome = self._planned_update(batch, resource, resource_id, latest[key])
+            latest[key] = outcome.version
+            outcomes.append(outcome)
+        return outcomes
+
+
+class Writer(Planner):
     """The writes of one transaction. Made by ``Store.write()``; never kept after it."""
 
     def __init__(self, connection: Connection, txn: int, last_updated: str, agent: Agent,
                  permit: Permit | None = None) -> None:
+        super().__init__(txn, last_updated, agent)
         self._connection = connection
-        self.txn = txn
-        self.last_updated = last_updated
-        self.agent = agent
         self._permit = permit
 
     def latest(self, resource_type: str, resource_id: str) -> StoredVersion | None:
@@ -234,6 +313,10 @@ class Writer:
     def latest_many(self, resource_type: str, resource_ids: Iterable[str]) -> dict[str, StoredVersion]:
         """``latest`` of many resources at once, by id; ids never stored are left out."""
         return _latest_many(self._connection, resource_type, resource_ids)
+
+    def newest(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredVersion | None]:
+        """The newest version of each (type, id) as this transaction sees it; None for one never stored."""
+        return _newest(self._connection, keys)
 
     def search(self, query: SearchQuery) -> Page:
         """Search as this transaction sees the store (for conditional create)."""
@@ -294,26 +377,6 @@ class Writer:
         else:
             self._connection.execute(insert(search_index), rows)
 
-    def _plan(self, batch: Batch, resource_type: str, resource_id: str, latest: StoredVersion | None,
-              method: str, activity: Activity, resource: JsonDict | None) -> StoredVersion:
-        """Add the version after ``latest`` (and its audit record) to ``batch``, superseding ``latest``."""
-        version_id = latest.version_id + 1 if latest else 1
-        if latest is not None:
-            batch.supersedes.append((resource_type, resource_id, latest.version_id))
-        return batch.add(self.txn, self.last_updated, self.agent, resource_type, resource_id, version_id, method,
-                         activity, resource)
-
-    def _planned_update(self, batch: Batch, resource: JsonDict, resource_id: str,
-                        latest: StoredVersion | None) -> WriteOutcome:
-        resource_type = resource["resourceType"]
-        self._check(resource_type, latest, resource)
-        if latest is not None and latest.resource is not None and fingerprint(latest.resource) == fingerprint(resource):
-            return WriteOutcome(latest, created=False, changed=False)
-        created = latest is None or latest.deleted
-        activity = Activity.CREATE if created else Activity.UPDATE
-        return WriteOutcome(self._plan(batch, resource_type, resource_id, latest, "PUT", activity, resource),
-                            created=created)
-
     def create(self, resource: JsonDict, resource_id: str | None = None) -> StoredVersion:
         """A new resource; its id is ``resource_id`` if the server chose one already, else a new UUID."""
         return self.create_many([(resource, resource_id or new_id())])[0]
@@ -351,20 +414,8 @@ class Writer:
         """``update`` of each (resource, id), in order, as if one after another, written in one batch:
         the same versions, index rows and audit records, with a few statements in all. One id may
         come several times (a resource's history, oldest first)."""
-        latest: dict[tuple[str, str], StoredVersion | None] = {}
-        by_type: dict[str, set[str]] = {}
-        for resource, resource_id in resources:
-            by_type.setdefault(resource["resourceType"], set()).add(resource_id)
-        for resource_type, resource_ids in by_type.items():
-            found = _latest_many(self._connection, resource_type, resource_ids)
-            latest.update(((resource_type, resource_id), found.get(resource_id)) for resource_id in resource_ids)
         batch = Batch()
-        outcomes = []
-        for resource, resource_id in resources:
-            key = (resource["resourceType"], resource_id)
-            outcome = self._planned_update(batch, resource, resource_id, latest[key])
-            latest[key] = outcome.version
-            outcomes.append(outcome)
+        outcomes = self.plan_updates(batch, resources, _latest_of(self._connection, resources))
         self.insert_batch(batch)
         return outcomes
 
@@ -404,21 +455,63 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def _agent(self, agent: Agent | None) -> Agent:
+        agent = agent or self.operator
+        if agent is None:
+            raise ValueError("this store records who writes: the write must name its agent")
+        return agent
+
     @contextmanager
     def write(self, agent: Agent | None = None, permit: Permit | None = None) -> Iterator[Writer]:
         """One atomic write by ``agent`` (default: the store's operator): everything done with the
         Writer, audit records included, commits together or not at all."""
-        agent = agent or self.operator
-        if agent is None:
-            raise ValueError("this store records who writes: the write must name its agent")
+        with self._turn(self._agent(agent), permit) as writer:
+            yield writer
+
+    @contextmanager
+    def _turn(self, agent: Agent, permit: Permit | None, planned: Planner | None = None) -> Iterator[Writer]:
+        """The write transaction; it takes ``planned``'s number and time if it comes straight after the
+        snapshot that plan was made on (nothing committed since), so the plan holds as made."""
         with self.engine.connect().execution_options(**{IMMEDIATE: True}) as connection, connection.begin():
             txn, previous = connection.execute(
                 update(clock).where(clock.c.id == 1).values(txn=clock.c.txn + 1)
                 .returning(clock.c.txn, clock.c.last_updated)
             ).one()
-            now = max(datetime.now(UTC), parse_timestamp(previous) + timedelta(microseconds=1))
-            connection.execute(update(clock).where(clock.c.id == 1).values(last_updated=timestamp(now)))
-            yield Writer(connection, txn, timestamp(now), agent, permit)
+            if planned is not None and planned.txn == txn and planned.last_updated > previous:
+                now = planned.last_updated  # fixed-width UTC strings: compared as text, in time order
+            else:
+                now = _after(previous)
+            connection.execute(update(clock).where(clock.c.id == 1).values(last_updated=now))
+            yield Writer(connection, txn, now, agent, permit)
+
+    def update_planned(self, wanted: Iterable[tuple[str, str]], plan: Callable[[Newest], tuple[T, Updates]],
+                       agent: Agent | None = None) -> tuple[T, list[WriteOutcome]]:
+        """``Writer.update_many`` of what ``plan`` chooses, given the newest stored version of each
+        (type, id) in ``wanted`` (and of what it chooses); returns what else ``plan`` returned, and the outcomes.
+
+        The work is done before the write's turn, against a snapshot: reading the stored versions,
+        comparing, serialising, index rows, Provenance. The turn then only runs the statements, so a
+        big write keeps other writers waiting for its inserts alone. If anything was committed after
+        the snapshot, the plan is stale and is made again inside the turn (``plan`` is called again:
+        only the last call's result counts). A plan that changes nothing takes no turn at all.
+        """
+        agent, wanted = self._agent(agent), list(wanted)
+        with self._reading() as connection:
+            # The clock first: whatever commits after this is seen as a later transaction number in the turn.
+            txn, previous = connection.execute(select(clock.c.txn, clock.c.last_updated).where(clock.c.id == 1)).one()
+            newest = _newest(connection, wanted)
+            chosen, resources = plan(newest)
+            latest = _latest_of(connection, resources, newest)
+        planner, batch = Planner(txn + 1, _after(previous), agent), Batch()
+        outcomes = planner.plan_updates(batch, resources, latest)
+        if not batch.versions:
+            return chosen, outcomes
+        with self._turn(agent, None, planner) as writer:
+            if (writer.txn, writer.last_updated) == (planner.txn, planner.last_updated):
+                writer.insert_batch(batch)
+                return chosen, outcomes
+            chosen, resources = plan(writer.newest(wanted))
+            return chosen, writer.update_many(resources)
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
