@@ -1,10 +1,14 @@
 """Crash safety: `harmonise load`, or a server carrying out a transaction, killed with SIGKILL while it
-writes many resources, leaves every resource at its old version or its new one (all of them alike: a
-load and a transaction are one database transaction), the audit trail matching, and a store that
-opens cleanly and takes the same write again. On SQLite and PostgreSQL, with real processes.
+writes many resources, leaves every resource at its old version or its new one, the audit trail
+matching, and a store that opens cleanly and takes the same write again. A transaction is one database
+transaction, so all its resources alike; a load writes in batches (``transfer.BATCH``), so the batches
+it committed stay, each whole, and the one it was writing is gone. On SQLite and PostgreSQL, with real
+processes.
 
 The kill is aimed, not timed: the test waits until the writer has held the store's write lock (the
-clock row) for a while, so it lands among the resource writes, never before or after them.
+clock row) for a while, so it lands among the resource writes, never before or after them. A load's
+batches are too quick for that, so the load killed is one whose batches dawdle after their inserts
+(``SLOW_LOAD``), and it is killed in a batch after its first.
 """
 
 import os
@@ -27,6 +31,7 @@ from sqlalchemy.exc import OperationalError
 from service.store import Store
 from service.store.engine import make_engine
 from service.store.schema import resource_version
+from service.store.transfer import BATCH
 
 from .conftest import minimal_pathway, write_json
 from .stores import BACKENDS, bearer, database, serve_subprocess
@@ -35,6 +40,10 @@ RESOURCES: Final = 400
 #: How long the writer must have held the lock before the kill: longer than opening and migrating take.
 HELD: Final = 0.3
 TIME_LIMIT: Final = 120.0
+#: ``harmonise load`` whose every write waits a while after its inserts, holding the lock, before it commits.
+SLOW_LOAD: Final = ("import time; from service.store import store; insert = store.Writer.insert_batch; "
+                    "store.Writer.insert_batch = lambda self, batch: (insert(self, batch), time.sleep(1.0))[0]; "
+                    "from service.cli import main; main()")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -67,13 +76,17 @@ def write_in_progress(url: str) -> bool:
         engine.dispose()
 
 
-def kill_mid_write(process: subprocess.Popen, url: str) -> None:
-    """SIGKILL ``process`` once it has been writing for ``HELD`` seconds; fail if it never did."""
+def kill_mid_write(process: subprocess.Popen, url: str, versions_before: int | None = None) -> None:
+    """SIGKILL ``process`` once it has been writing for ``HELD`` seconds (with ``versions_before``: in a write
+    after one that committed more PlanDefinition versions than that); fail if it never did."""
     deadline = time.monotonic() + TIME_LIMIT
     held_since: float | None = None
     while time.monotonic() < deadline:
         assert process.poll() is None, "the writer finished before it could be killed: make the write bigger"
-        if write_in_progress(url):
+        if versions_before is not None and plan_versions(url) > versions_before:
+            versions_before = None  # a write has committed: the next one is to be killed
+            held_since = None
+        elif versions_before is None and write_in_progress(url):
             held_since = held_since or time.monotonic()
             if time.monotonic() - held_since >= HELD:
                 os.kill(process.pid, signal.SIGKILL)
@@ -84,6 +97,17 @@ def kill_mid_write(process: subprocess.Popen, url: str) -> None:
             held_since = None
         time.sleep(0.02)
     pytest.fail("the writer never started writing")
+
+
+def plan_versions(url: str) -> int:
+    """PlanDefinition versions committed, as another process sees them."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(select(func.count()).where(
+                resource_version.c.resource_type == "PlanDefinition")).scalar_one()
+    finally:
+        engine.dispose()
 
 
 def pathway(number: int, title: str) -> dict:
@@ -111,12 +135,14 @@ def after_crash(url: str) -> tuple[dict[str, str], int]:
     return current, versions or 0
 
 
-def load_command(url: str, pathways: Path, guidelines: Path) -> list[str]:
-    return [sys.executable, "-c", "from service.cli import main; main()", "load", "--database", url,
+def load_command(url: str, pathways: Path, guidelines: Path, program: str = "from service.cli import main; main()"
+                 ) -> list[str]:
+    return [sys.executable, "-c", program, "load", "--database", url,
             "--pathways", str(pathways), "--guidelines", str(guidelines), "--format", "json"]
 
 
-def test_a_load_killed_mid_write_leaves_every_pathway_old_or_new(store_url: str, tmp_path: Path) -> None:
+def test_a_load_killed_mid_write_keeps_its_committed_batches_whole(store_url: str, tmp_path: Path) -> None:
+    assert RESOURCES > 2 * BATCH, "the load must write several batches"
     pathways, guidelines = tmp_path / "pathways", tmp_path / "guidelines"
     pathways.mkdir()
     guidelines.mkdir()
@@ -127,13 +153,15 @@ def test_a_load_killed_mid_write_leaves_every_pathway_old_or_new(store_url: str,
     for number in range(RESOURCES):
         write_json(pathways / f"{number:04d}.json", pathway(number, "New"))
 
-    loading = subprocess.Popen(load_command(store_url, pathways, guidelines), stdout=subprocess.DEVNULL,
+    loading = subprocess.Popen(load_command(store_url, pathways, guidelines, SLOW_LOAD), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    kill_mid_write(loading, store_url)
+    kill_mid_write(loading, store_url, versions_before=RESOURCES)
 
     current, versions = after_crash(store_url)
-    assert len(current) == RESOURCES and set(current.values()) == {"Old"}  # the load was one transaction
-    assert versions == RESOURCES
+    renewed = sum(1 for title in current.values() if title == "New")
+    assert len(current) == RESOURCES and set(current.values()) == {"Old", "New"}
+    assert renewed % BATCH == 0 and renewed < RESOURCES  # whole batches committed; the one killed is gone
+    assert versions == RESOURCES + renewed
 
     finished = subprocess.run(load_command(store_url, pathways, guidelines), capture_output=True,
                               timeout=TIME_LIMIT, check=False)

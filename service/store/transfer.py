@@ -1,10 +1,19 @@
 """Folders of FHIR files into the store, and the store's current content back out to files.
 
 Loading is idempotent: a resource whose content is unchanged makes no new version, a changed one
-makes exactly one. Everything loads in one transaction, so a reader never sees half a load.
-``store_files`` streams: it holds one batch of resources at a time, so loading the whole NHS
-takes no more memory than loading a network. Exported files hold the content without the
-server's meta, so loading them again changes nothing.
+makes exactly one. ``store_files`` streams: it holds one batch of resources at a time, so loading
+the whole NHS takes no more memory than loading a network. Exported files hold the content without
+the server's meta, so loading them again changes nothing.
+
+A load shares the store with the API. Files are read, parsed and validated with no transaction
+open, and written in batches of about ``BATCH`` resources, each its own short write
+(``Store.update_planned``: even its comparing, serialising and index rows are done before it takes
+the write lock), so an API write waits for one batch's statements at most, never for the parse of a
+folder or a file that is slow to parse. What a reader sees mid-load: each batch is atomic (its
+versions, their Provenance, and every version of one resource together), but a load is no longer
+one transaction: a reader may see some batches of a load and not yet the rest, and a load that is
+stopped (killed, or the database lost) leaves the batches it committed, each whole. Loading the
+same files again finishes the job and changes nothing that was already written.
 """
 
 import itertools
@@ -21,7 +30,7 @@ from ..fhirformat import JsonDict, to_json
 from ..pathway import Pathway, PathwayKind
 from ..problems import Problem, error
 from .content import unstamp
-from .store import Store, Writer
+from .store import Newest, Store
 from .trusts import trust_organizations
 
 _SLUG: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -91,25 +100,28 @@ def _by_id(resources: list[loader.LoadedResource]) -> dict[str, list[loader.Load
     return {resource_id: sorted(group, key=_version_key) for resource_id, group in groups.items()}
 
 
-#: Resources written per batch (``Writer.update_many``): a few statements each, whatever the size.
-BATCH: Final = 500
+#: Resources written per batch, each batch one write (``Store.update_planned``): a few statements whatever
+#: the size, and small enough that a batch's turn holding the write lock is a few tens of milliseconds.
+BATCH: Final = 100
 
 
 def store_files(store: Store, paths: Iterable[Path], on_file: Callable[[Path], None] | None = None,
                 on_found: Callable[[int], None] | None = None) -> LoadReport:
-    """Write the trusts' Organizations and every PlanDefinition in the files, in one transaction.
+    """Write the trusts' Organizations and every PlanDefinition in the files, batch by batch.
 
     A resource new to the store gets every version found in the files, oldest first, as its
     history; a resource already stored is compared with the newest version only, so loading
     the same files again never makes a version. Files are read folder by folder and written in
     batches: versions of one resource are grouped within a folder (``RP5.json`` beside
-    ``RP5.2.1.0.json``, the repository's layout). A version found in a later
+    ``RP5.2.1.0.json``, the repository's layout), and written in one batch. A version found in a later
     folder than one already read for the same id is loaded only if its business version is newer
     than every version read before; otherwise it is refused with a problem naming both files, so
     the store never ends with an older version on top; two files claiming the same id and the
     same version are a conflict, and the later is not loaded. Only each id's newest version key
     and each (id, version)'s file are kept between batches. For progress bars, ``on_found`` is
     told how many files there are and ``on_file`` is called after each.
+
+    No transaction is open while files are read (see the module's docstring): each batch is a write of its own.
     """
     files, problems = loader.discover(paths)
     if on_found:
@@ -120,24 +132,21 @@ def store_files(store: Store, paths: Iterable[Path], on_file: Callable[[Path], N
     newest: dict[str, VersionKey] = {}
     pending: dict[str, list[loader.LoadedResource]] = {}
     waiting = 0  # resources in ``pending``
-    with store.write() as writer:
-        _store_organizations(writer, report)
-        for _folder, in_folder in itertools.groupby(files, key=lambda path: path.parent):
-            resources: list[loader.LoadedResource] = []
-            for _path, loaded, found in loader.each_file(in_folder, on_file):
-                resources.extend(loaded)
-                report.problems.extend(found)
-            for resource_id, versions in _by_id(resources).items():
-                accepted = [v for v in versions if _accept(resource_id, v, read_at, newest, report.problems)]
-                if accepted:
-                    pending.setdefault(resource_id, []).extend(accepted)
-                    waiting += len(accepted)
-            if waiting >= BATCH:
-                _store_batch(writer, list(pending.items()), report)
-                pending.clear()
-                waiting = 0
-        if pending:
-            _store_batch(writer, list(pending.items()), report)
+    _store_organizations(store, report)
+    for _folder, in_folder in itertools.groupby(files, key=lambda path: path.parent):
+        resources: list[loader.LoadedResource] = []
+        for _path, loaded, found in loader.each_file(in_folder, on_file):
+            resources.extend(loaded)
+            report.problems.extend(found)
+        for resource_id, versions in _by_id(resources).items():
+            accepted = [v for v in versions if _accept(resource_id, v, read_at, newest, report.problems)]
+            if accepted:
+                pending.setdefault(resource_id, []).extend(accepted)
+                waiting += len(accepted)
+        if waiting >= BATCH:
+            _store_pending(store, pending, report)
+            waiting = 0
+    _store_pending(store, pending, report)
     return report
 
 
@@ -164,29 +173,53 @@ def _accept(resource_id: str, resource: loader.LoadedResource, read_at: dict[tup
     return True
 
 
-def _store_organizations(writer: Writer, report: LoadReport) -> None:
-    organizations = trust_organizations()
-    outcomes = writer.update_many([(organization, organization["id"]) for organization in organizations])
+def _store_organizations(store: Store, report: LoadReport) -> None:
+    organizations = [(organization, organization["id"]) for organization in trust_organizations()]
+    _nothing, outcomes = store.update_planned([("Organization", resource_id) for _o, resource_id in organizations],
+                                              lambda _newest: (None, organizations))
     report.items.extend(LoadedItem(outcome.version.reference, outcome.version.version_id,
                                    _change(outcome.created, outcome.changed), None) for outcome in outcomes)
 
 
-def _store_batch(writer: Writer, groups: list[tuple[str, list[loader.LoadedResource]]], report: LoadReport) -> None:
-    """One batch of resources, reported in the order of one-by-one writes."""
-    stored = writer.latest_many("PlanDefinition", [resource_id for resource_id, _versions in groups])
-    planned: list[tuple[JsonDict, str]] = []
-    #: Per report item: a finished item (history), or where its outcome will be in ``planned``.
-    items: list[LoadedItem | tuple[int, str | None]] = []
-    for resource_id, versions in groups:
-        latest = stored.get(resource_id)
-        to_write = versions if latest is None else versions[-1:]
-        for resource in versions[:len(versions) - len(to_write)]:
-            assert latest is not None
-            items.append(LoadedItem(latest.reference, latest.version_id, Change.HISTORY, resource.location))
-        for resource in to_write:
-            items.append((len(planned), resource.location))
-            planned.append((resource.data, resource_id))
-    outcomes = writer.update_many(planned)
+def _store_pending(store: Store, pending: dict[str, list[loader.LoadedResource]], report: LoadReport) -> None:
+    """Write the pending resources in batches of about ``BATCH``, a resource's versions always together; empties
+    ``pending``."""
+    batch: list[tuple[str, list[loader.LoadedResource]]] = []
+    size = 0
+    for group in pending.items():
+        batch.append(group)
+        size += len(group[1])
+        if size >= BATCH:
+            _store_batch(store, batch, report)
+            batch, size = [], 0
+    if batch:
+        _store_batch(store, batch, report)
+    pending.clear()
+
+
+#: Per report item of a batch: a finished item (history), or where its outcome will be among the writes.
+_Item = LoadedItem | tuple[int, str | None]
+
+
+def _store_batch(store: Store, groups: list[tuple[str, list[loader.LoadedResource]]], report: LoadReport) -> None:
+    """One batch of resources in one write, reported in the order of one-by-one writes."""
+
+    def plan(stored: Newest) -> tuple[list[_Item], list[tuple[JsonDict, str]]]:
+        """What to write, given what is stored: every version of a new resource, else the newest only."""
+        planned: list[tuple[JsonDict, str]] = []
+        items: list[_Item] = []
+        for resource_id, versions in groups:
+            latest = stored[("PlanDefinition", resource_id)]
+            to_write = versions if latest is None else versions[-1:]
+            for resource in versions[:len(versions) - len(to_write)]:
+                assert latest is not None
+                items.append(LoadedItem(latest.reference, latest.version_id, Change.HISTORY, resource.location))
+            for resource in to_write:
+                items.append((len(planned), resource.location))
+                planned.append((resource.data, resource_id))
+        return items, planned
+
+    items, outcomes = store.update_planned([("PlanDefinition", resource_id) for resource_id, _v in groups], plan)
     for item in items:
         if isinstance(item, tuple):
             outcome, location = outcomes[item[0]], item[1]
