@@ -121,6 +121,8 @@ def load(
 
     Idempotent: an unchanged file makes no new version, a changed one exactly one. Files with
     errors are reported and skipped; the valid ones still load (exit 1 if any had errors).
+    The store stays open to the API meanwhile: resources are written in batches, each atomic, so
+    a reader may see part of a load, and a load stopped midway is finished by running it again.
     """
     store = open_store(database, "load")
     try:
