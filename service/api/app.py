@@ -28,7 +28,7 @@ from ..fhirformat import FormatError
 from ..security.settings import STATEMENT_TIMEOUT, SecuritySettings
 from ..store import Store, StoreError
 from ..store.engine import time_statements
-from . import capability, monitoring, openapi, operations, resources, search, transaction, variation
+from . import capability, conformance, monitoring, openapi, operations, resources, search, transaction, variation
 from .formats import JSON, fhir_response, response_format
 from .outcomes import FhirError, busy, error, outcome, store_error
 
@@ -105,7 +105,7 @@ def create_fhir_app(store: Store, security: SecuritySettings, guidelines: Path |
     # its routes' effective context on every request, a cost per router before the one that
     # matches (the read route is in the sixth). There is nothing for it to add here: no prefix, and
     # a router's dependencies (reads()) are already part of each of its routes.
-    for module in (capability, monitoring, variation, search, operations, resources, transaction):
+    for module in (capability, monitoring, conformance, variation, search, operations, resources, transaction):
         app.router.routes.extend(module.router.routes)
     openapi.install(app)
     return app

@@ -52,6 +52,18 @@ COMPARE: Final = Operation(
 )
 DIFF: Final = Operation("diff", f"{c.BASE}/OperationDefinition/Resource-diff", type_level=True, instance_level=True)
 SIGNALS: Final = Operation("signals", f"{c.BASE}/OperationDefinition/signals", type_level=False, instance_level=False)
+APPLY: Final = Operation("apply", f"{c.BASE}/OperationDefinition/PlanDefinition-apply", type_level=False,
+                  instance_level=True)
+PACKAGE: Final = Operation("package", f"{c.BASE}/OperationDefinition/PlanDefinition-package", type_level=False,
+                           instance_level=True)
+EXPAND: Final = Operation("expand", "http://hl7.org/fhir/OperationDefinition/ValueSet-expand", type_level=True,
+                          instance_level=True)
+CODE_SYSTEM_VALIDATE_CODE: Final = Operation(
+    "validate-code", "http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code", type_level=True,
+    instance_level=True)
+VALUE_SET_VALIDATE_CODE: Final = Operation(
+    "validate-code", "http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code", type_level=True,
+    instance_level=True)
 #: Operations at the server's base (``/$diff``, ``/$signals``).
 SYSTEM_OPERATIONS: Final = (DIFF, SIGNALS)
 
@@ -143,6 +155,36 @@ OPERATION_DEFINITIONS: Final[dict[str, JsonDict]] = {
                 _parameter("return", "out", "Bundle", 1, "1", "DetectedIssue resources, newest first."),
             ],
         ),
+        {**_definition(
+            APPLY,
+            "Apply a PlanDefinition",
+            "FHIR R4 PlanDefinition/$apply for a trust pathway or network guideline and one patient: a CarePlan "
+            "(status draft, intent proposal) whose activity references a contained RequestGroup with one action "
+            "per step, carrying its date (timingDateTime) or date window (timingPeriod), its kind and contact "
+            "mode (code), who delivers it (participant: a contained PractitionerRole coded in care-role), "
+            "requiredBehavior, and its conditions as written. Conditions are not evaluated. Dates are the "
+            "index date plus the day offsets of the variation report (service.timing: a month is 30.4375 days, "
+            "rounded to whole days, halves up, once at the end); a repeat becomes one dated sub-action per "
+            "occurrence. See docs/integrators.md.",
+            False,
+            ["PlanDefinition"],
+            [
+                _parameter("subject", "in", "string", 1, "1", "The Patient, as a reference (Patient/[id])."),
+                _parameter("indexDate", "in", "date", 1, "1", "The date of the index event (for example the "
+                           "day of surgery), YYYY-MM-DD: every step is counted from it. A Harmonise parameter."),
+                _parameter("return", "out", "CarePlan", 1, "1", "The CarePlan with its contained RequestGroup."),
+            ],
+        ), "base": "http://hl7.org/fhir/OperationDefinition/PlanDefinition-apply"},
+        _definition(
+            PACKAGE,
+            "Package a PlanDefinition",
+            "CRMI $package: a Bundle (collection) of the PlanDefinition and everything it depends on: the "
+            "Harmonise profiles it claims and the extensions they name, the ValueSets they bind, and the "
+            "network CodeSystems those and the PlanDefinition use. The whole package is `harmonise package`.",
+            False,
+            ["PlanDefinition"],
+            [_parameter("return", "out", "Bundle", 1, "1", "The PlanDefinition, then its dependencies.")],
+        ),
     )
 }
 
@@ -193,7 +235,7 @@ RESOURCES: Final[dict[str, ResourceSupport]] = {
     "PlanDefinition": ResourceSupport(
         type="PlanDefinition",
         interactions=frozenset(Interaction),
-        operations=(VALIDATE, COMPARE, DIFF),
+        operations=(VALIDATE, COMPARE, DIFF, APPLY, PACKAGE),
         profiles=(c.TRUST_PATHWAY_PROFILE, c.NETWORK_GUIDELINE_PROFILE),
         conditional_create=True,
         checker=check_plan_definition,
@@ -231,6 +273,28 @@ RESOURCES: Final[dict[str, ResourceSupport]] = {
         "the day it was agreed, author = who agreed it). $compare, harmonise compare and the site judge "
         "differences by it. Readable by anyone; written only with a network lead's token. "
         "`harmonise load` imports guidelines/variation-register.yaml as these; `harmonise export` writes it.",
+    ),
+    "StructureDefinition": ResourceSupport(
+        type="StructureDefinition",
+        interactions=frozenset({Interaction.READ, Interaction.SEARCH_TYPE}),
+        documentation="The Harmonise profiles (trust-pathway, network-guideline, warranted-variation) and "
+        "extensions (owning-organization, warranted-variation-*), part of the software: read-only, the same in "
+        "every store. Also in the FHIR package (harmonise package).",
+    ),
+    "CodeSystem": ResourceSupport(
+        type="CodeSystem",
+        interactions=frozenset({Interaction.READ, Interaction.SEARCH_TYPE}),
+        operations=(CODE_SYSTEM_VALIDATE_CODE,),
+        documentation="The network's own code systems (pathway-topic, hosted-network, pathway-step, contact-mode, "
+        "care-role, variation-dimension, register-entry-type), part of the software: read-only. $validate-code "
+        "with url (type level), code, system, display, coding or codeableConcept.",
+    ),
+    "ValueSet": ResourceSupport(
+        type="ValueSet",
+        interactions=frozenset({Interaction.READ, Interaction.SEARCH_TYPE}),
+        operations=(EXPAND, VALUE_SET_VALIDATE_CODE),
+        documentation="One ValueSet per network code system (every code of it), the profiles' binding targets: "
+        "read-only. $expand and $validate-code (url at type level, or on ValueSet/[id]).",
     ),
     "Organization": ResourceSupport(
         type="Organization",

@@ -1,0 +1,70 @@
+"""``harmonise package --out DIR``: the FHIR NPM package of the profiles, terminology and active guidelines.
+
+The guidelines are the store's active network guidelines (``--database``, like every command that
+reads content), or those of a folder with ``--guidelines``. Write it into the published site's
+folder after ``harmonise publish`` (``harmonise package --out site``) and the site's integrators
+page offers it for download.
+"""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import conventions as c
+from .. import loader
+from ..conformance import package as fhir_package
+from ..fhirformat import JsonDict
+from ..pathway import PathwayKind
+from ..problems import Severity
+from ..store import parse_search
+from ..store.query import MAX_COUNT
+from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out
+from .store import open_store
+
+
+def _stored_guidelines(database: str) -> list[JsonDict]:
+    store = open_store(database, "package")
+    try:
+        query = parse_search("PlanDefinition", [("status", "active"), ("_count", str(MAX_COUNT))])
+        return [version.existing() for version in store.matching(query) if version.resource is not None
+                and c.NETWORK_GUIDELINE_PROFILE in (version.resource.get("meta") or {}).get("profile", [])]
+    finally:
+        store.close()
+
+
+def _folder_guidelines(folder: Path) -> list[JsonDict]:
+    result = loader.load([folder])
+    errors = [p for p in result.problems if p.severity is Severity.ERROR]
+    if errors:
+        for problem in errors[:10]:
+            err.print(f"{problem.file or ''} {problem.path}: {problem.message}")
+        raise typer.Exit(1)
+    return [item.data for item in result.resources
+            if item.pathway.kind is PathwayKind.NETWORK_GUIDELINE and item.data.get("status") == "active"]
+
+
+@app.command()
+def package(
+    folder: Annotated[Path, typer.Option("--out", help="Folder to write package.tgz to (created if missing).",
+                                         file_okay=False)],
+    database: DatabaseOption = DEFAULT_DATABASE,
+    guidelines: Annotated[Path | None, typer.Option(
+        "--guidelines", help="Read the active guidelines from this folder instead of the store.",
+        file_okay=False)] = None,
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Write the FHIR NPM package (package.tgz): profiles, code systems, value sets, active guidelines."""
+    chosen = _folder_guidelines(guidelines) if guidelines is not None else _stored_guidelines(database)
+    try:
+        target = fhir_package.write_package(folder, sorted(chosen, key=lambda g: str(g.get("id"))))
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    resources = len(fhir_package.conformance_resources()) + len(chosen)
+    if output is OutputFormat.json:
+        out.print_json(json.dumps({"ok": True, "package": str(target), "name": fhir_package.NAME,
+                                   "resources": resources, "guidelines": len(chosen)}))
+        return
+    out.print(f"Wrote {target}: {fhir_package.NAME}, {resources} resources ({len(chosen)} active guidelines).")
