@@ -377,6 +377,27 @@ BASIC: Final = COMMON + (
                     f"{OWN}/Basic-review-by", extension_values(c.VARIATION_REVIEW_BY_EXTENSION)),
 )
 
+def _conformance(resource_type: str) -> tuple[SearchParameter, ...]:
+    """url, version, name and status of a conformance resource (R4's shared conformance-* parameters)."""
+    return COMMON + (
+        SearchParameter("url", ParamType.URI, f"{resource_type}.url",
+                        f"The uri that identifies the {resource_type} (url|version matches one version)",
+                        f"{SPEC}/conformance-url", resource_url, versioned=True),
+        SearchParameter("version", ParamType.TOKEN, f"{resource_type}.version",
+                        f"The business version of the {resource_type}", f"{SPEC}/conformance-version",
+                        codes("version")),
+        SearchParameter("name", ParamType.STRING, f"{resource_type}.name",
+                        f"Computationally friendly name of the {resource_type}", f"{SPEC}/conformance-name",
+                        strings("name")),
+        SearchParameter("status", ParamType.TOKEN, f"{resource_type}.status",
+                        f"The current status of the {resource_type}", f"{SPEC}/conformance-status",
+                        codes("status")),
+    )
+
+
+#: The conformance resources (served from memory, service.conformance.catalogue).
+CONFORMANCE_TYPES: Final = ("StructureDefinition", "CodeSystem", "ValueSet")
+
 #: Search parameters by resource type and name.
 REGISTRY: Final[dict[str, dict[str, SearchParameter]]] = {
     "Basic": {p.name: p for p in BASIC},
@@ -385,6 +406,7 @@ REGISTRY: Final[dict[str, dict[str, SearchParameter]]] = {
     "MeasureReport": {p.name: p for p in MEASURE_REPORT},
     "Measure": {p.name: p for p in MEASURE},
     "Provenance": {p.name: p for p in PROVENANCE},
+    **{type_: {p.name: p for p in _conformance(type_)} for type_ in CONFORMANCE_TYPES},
 }
 
 
