@@ -278,7 +278,7 @@ RESOURCES: Final[dict[str, ResourceSupport]] = {
         type="StructureDefinition",
         interactions=frozenset({Interaction.READ, Interaction.SEARCH_TYPE}),
         documentation="The Harmonise profiles (trust-pathway, network-guideline, warranted-variation) and "
-        "extensions (owning-organization, warranted-variation-*), part of the software: read-only, the same in "
+        "extensions (owning-organization, variation-*), part of the software: read-only, the same in "
         "every store. Also in the FHIR package (harmonise package).",
     ),
     "CodeSystem": ResourceSupport(

@@ -14,7 +14,7 @@ from typing import Final
 from .. import terminology
 from ..fhirformat import JsonDict
 from ..store.query import Criterion, DateValue, SearchQuery
-from ..store.searchparams import IndexValue, ParamType, normalize
+from ..store.searchparams import IndexValue, ParamType, SearchParameter, normalize
 from .check import Finding, check
 from .definitions import structure_definitions
 
@@ -120,6 +120,9 @@ def search(query: SearchQuery) -> list[JsonDict]:
     found: Iterable[JsonDict] = resources(query.resource_type)
     found = [resource for resource in found if all(_matches(criterion, resource) for criterion in query.criteria)]
     for key in reversed(query.sort):
-        found.sort(key=lambda r, k=key: min((v.value or v.low or "" for v in k.parameter.extract(r)), default=""),
-                   reverse=key.descending)
+        found.sort(key=lambda resource: _sort_value(key.parameter, resource), reverse=key.descending)
     return found
+
+
+def _sort_value(parameter: SearchParameter, resource: JsonDict) -> str:
+    return min((value.value or value.low or "" for value in parameter.extract(resource)), default="")

@@ -12,8 +12,9 @@ Every element and invariant names the loader rule it states: an element through 
 checks that every rule of ``service.rules.RULES`` is stated, and that the loader and
 ``conformance.check`` (which reads only these StructureDefinitions) find the same rules broken.
 
-The register's shape (``warranted-variation``, a Basic profile) is the contract the store's
-register follows; docs/profile.md ("Warranted variation as FHIR") describes it for people.
+The register's shape (``warranted-variation``, a Basic profile) is the one ``service.register``
+writes (its URLs are in ``service.conventions``); docs/profile.md ("Warranted variation as FHIR")
+describes it for people.
 """
 
 from collections.abc import Iterable, Sequence
@@ -32,20 +33,19 @@ CORE: Final = "http://hl7.org/fhir/StructureDefinition"
 RULES_IDENTITY: Final = "harmonise-rules"
 REGISTER_IDENTITY: Final = "variation-register"
 
-WARRANTED_VARIATION_PROFILE: Final = f"{SD_BASE}/warranted-variation"
+WARRANTED_VARIATION_PROFILE: Final = c.WARRANTED_VARIATION_PROFILE
 VARIATION_DIMENSION_SYSTEM: Final = f"{c.BASE}/CodeSystem/variation-dimension"
-REGISTER_ENTRY_TYPE_SYSTEM: Final = f"{c.BASE}/CodeSystem/register-entry-type"
 
-#: The register entry's fields (``variation-register.yaml``) that are extensions on the Basic, by extension id.
+#: The register entry's fields (``variation-register.yaml``) that are extensions on the Basic (service.register),
+#: by extension URL. ``trust`` is Basic.subject, ``agreed_on`` Basic.created, ``agreed_by`` Basic.author.display.
 REGISTER_EXTENSIONS: Final[dict[str, tuple[str, str, str, int]]] = {
-    # id: (register field, value type, what it holds, min)
-    "warranted-variation-topic": ("topic", "Coding", "The pathway topic (a pathway-topic code).", 1),
-    "warranted-variation-step": ("step", "string", "The guideline action's id; absent for the whole pathway.", 0),
-    "warranted-variation-dimension": ("dimension", "code", "What differs (a variation-dimension code).", 1),
-    "warranted-variation-rationale": ("rationale", "string", "Why the network agreed the difference is warranted.",
+    # url: (register field, value type, what it holds, min)
+    c.VARIATION_TOPIC_EXTENSION: ("topic", "Coding", "The pathway topic (a pathway-topic code).", 1),
+    c.VARIATION_STEP_EXTENSION: ("step", "string", "The guideline action's id; absent for the whole pathway.", 0),
+    c.VARIATION_DIMENSION_EXTENSION: ("dimension", "code", "What differs (a variation-dimension code).", 1),
+    c.VARIATION_RATIONALE_EXTENSION: ("rationale", "string", "Why the network agreed the difference is warranted.",
                                       1),
-    "warranted-variation-agreed-by": ("agreed_by", "string", "Who agreed it (the network body, in words).", 1),
-    "warranted-variation-review-by": ("review_by", "date", "When the justification lapses unless renewed.", 1),
+    c.VARIATION_REVIEW_BY_EXTENSION: ("review_by", "date", "When the justification lapses unless renewed.", 1),
 }
 
 
@@ -191,8 +191,8 @@ def _invariants(guideline: bool) -> list[JsonDict]:
                     "(open-ended repeats and cycles are not comparable)",
                     "repeat(action).all(timing.ofType(Age).empty() and timing.ofType(Period).empty() and "
                     "timing.ofType(dateTime).empty() and dynamicValue.where(path.startsWith('timing')).empty())"
-                    " and action.all(timing.exists() or relatedAction.exists() or "
-                    "repeat(action).where(action.empty()).all(timing.exists() or relatedAction.exists()))"),
+                    " and action.all(timing.exists() or relatedAction.exists() or (action.exists() and "
+                    "action.repeat(action).where(action.empty()).all(timing.exists() or relatedAction.exists())))"),
         _constraint("related-action", "relatedActions point at steps of the same pathway",
                     "repeat(action).relatedAction.actionId.all($this in %resource.repeat(action).id)"),
         _constraint("units", "Durations have a UCUM code of a unit of time",
@@ -310,7 +310,8 @@ def _owning_organization() -> JsonDict:
 
 def _register_extensions() -> list[JsonDict]:
     found = []
-    for id_, (field, value_type, what, _minimum) in REGISTER_EXTENSIONS.items():
+    for url, (field, value_type, what, _minimum) in REGISTER_EXTENSIONS.items():
+        id_ = url.rsplit("/", 1)[1]
         bound = {"topic": c.PATHWAY_TOPIC_SYSTEM, "dimension": VARIATION_DIMENSION_SYSTEM}.get(field)
         title = "Warranted variation: " + field.replace("_", " ")
         found.append(_extension(id_, title, what, value_type, ["Basic"], register=field,
@@ -320,16 +321,16 @@ def _register_extensions() -> list[JsonDict]:
 
 def _warranted_variation() -> JsonDict:
     slices = []
-    for id_, (field, _type, what, minimum) in REGISTER_EXTENSIONS.items():
-        name = id_.removeprefix("warranted-variation-").replace("-", "_")
+    for url, (field, _type, what, minimum) in REGISTER_EXTENSIONS.items():
+        name = url.rsplit("/", 1)[1].removeprefix("variation-").replace("-", "_")
         slices.append(_element(f"Basic.extension:{name}", register=field, sliceName=name, short=what,
-                               min=minimum, max="1", type=[{"code": "Extension", "profile": [f"{SD_BASE}/{id_}"]}]))
-    review_by = f"extension.where(url = {_quote(SD_BASE + '/warranted-variation-review-by')}).value.ofType(date)"
+                               min=minimum, max="1", type=[{"code": "Extension", "profile": [url]}]))
+    review_by = f"extension.where(url = {_quote(c.VARIATION_REVIEW_BY_EXTENSION)}).value.ofType(date)"
     elements = [
         _element("Basic", short="One entry of the register of warranted variation",
                  definition="The network agreed that one trust's difference from the guideline has a good reason, "
                             "until review_by. variation-register.yaml is its file form.",
-                 constraint=[{"key": "hrm-register-1", "severity": "error",
+                 constraint=[{"key": "wv-1", "severity": "error",
                               "human": "review_by is not before agreed_on",
                               "expression": f"created.exists() and {review_by}.exists() implies "
                                             f"{review_by}.first() >= created",
@@ -339,7 +340,7 @@ def _warranted_variation() -> JsonDict:
         _element("Basic.extension", slicing={"discriminator": [{"type": "value", "path": "url"}], "rules": "open"}),
         *slices,
         _element("Basic.code", min=1, patternCodeableConcept={
-            "coding": [{"system": REGISTER_ENTRY_TYPE_SYSTEM, "code": "warranted-variation"}]}),
+            "coding": [{"system": c.REGISTER_ENTRY_TYPE_SYSTEM, "code": c.WARRANTED_VARIATION_CODE}]}),
         _element("Basic.subject", register="trust", min=1, short="The trust: Organization/<ODS code>, with its "
                  "identifier", type=[{"code": "Reference", "targetProfile": [f"{CORE}/Organization"]}]),
         _element("Basic.subject.reference", register="trust", min=1),
@@ -348,6 +349,8 @@ def _warranted_variation() -> JsonDict:
         _element("Basic.subject.identifier.value", register="trust", min=1,
                  short=f"One of the network's ODS codes: {', '.join(c.TRUSTS)}"),
         _element("Basic.created", register="agreed_on", min=1, short="agreed_on: when the network agreed it"),
+        _element("Basic.author", register="agreed_by", min=1, short="agreed_by: who agreed it, in words (display)"),
+        _element("Basic.author.display", register="agreed_by", min=1),
     ]
     return _definition("warranted-variation", "Warranted variation",
                        "An entry of the network's register of warranted variation: a trust, a topic, optionally a "
