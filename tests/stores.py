@@ -91,9 +91,8 @@ def database(backend: str, folder: Path) -> Iterator[str]:
 class ServerThread:
     """The ASGI app served by a real uvicorn on localhost, in a thread of the test process."""
 
-    def __init__(self, database_url: str, guidelines: Path | None = None,
-                 security: SecuritySettings = TEST_SECURITY) -> None:
-        self.app = create_app(database_url, guidelines, security)
+    def __init__(self, database_url: str, security: SecuritySettings = TEST_SECURITY) -> None:
+        self.app = create_app(database_url, security)
         self.store = self.app.state.store
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -25,7 +25,7 @@ TONSILLECTOMY = PATHWAYS / "paediatrics" / "tonsillectomy-follow-up"
 @pytest.fixture(scope="module", params=BACKENDS)
 def http(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """A server whose store holds the sample network (with RP5's two tonsillectomy versions)."""
-    with database(request.param, tmp_path_factory.mktemp("store")) as url, ServerThread(url, GUIDELINES) as server:
+    with database(request.param, tmp_path_factory.mktemp("store")) as url, ServerThread(url) as server:
         loading = Store.open(url)  # as the local administrator: the API's own store writes only for callers
         store_files(loading, [PATHWAYS, GUIDELINES])
         loading.close()
@@ -127,7 +127,7 @@ def tight(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     """A server that compares at most two references and diffs versions of at most three actions."""
     security = dataclasses.replace(TEST_SECURITY, limits=RequestLimits(compare_pathways=2, diff_actions=3))
     with (database(request.param, tmp_path_factory.mktemp("tight")) as url,
-          ServerThread(url, GUIDELINES, security=security) as server):
+          ServerThread(url, security=security) as server):
         loading = Store.open(url)
         store_files(loading, [TONSILLECTOMY])
         loading.close()

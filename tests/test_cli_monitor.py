@@ -74,7 +74,7 @@ def test_monitor_lists_the_planted_signals_newest_first(loaded: str) -> None:
 
 
 def test_signals_over_the_api_are_detected_issues(loaded: str) -> None:
-    with ServerThread(loaded, GUIDELINES) as server, httpx.Client(base_url=server.base) as http:
+    with ServerThread(loaded) as server, httpx.Client(base_url=server.base) as http:
         response = http.get("$signals", params={"as-of": "2026-11-22"})
         assert response.status_code == 200
         bundle = response.json()

@@ -8,7 +8,9 @@ The API's store has no operator: every write through it must name its agent (``a
 so no change can reach the audit trail unattributed.
 """
 
+import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -18,7 +20,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
@@ -35,6 +37,11 @@ from .outcomes import FhirError, busy, error, outcome, store_error
 log = logging.getLogger(__name__)
 
 FHIR_PATH = "/fhir"
+REPOSITORY = Path(__file__).resolve().parents[2]
+#: The MkDocs configuration the site is built with (the repository's).
+CONFIG_FILE = REPOSITORY / "mkdocs.yml"
+#: A published site folder for ``app_from_environment`` to serve; unset: the live site from the store.
+SITE_VARIABLE = "HARMONISE_SITE"
 _FHIR_PREFIX = f"{FHIR_PATH}/"
 _HTTP_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 415: "not-supported"}
 
@@ -85,10 +92,10 @@ def _install_error_handlers(app: FastAPI) -> None:
                                                 "the error has been logged"))
 
 
-def create_fhir_app(store: Store, security: SecuritySettings, guidelines: Path | None = None) -> FastAPI:
+def create_fhir_app(store: Store, security: SecuritySettings) -> FastAPI:
     """The FHIR R4 API on ``store``, to be mounted at ``/fhir``, guarded by ``security``.
 
-    ``guidelines`` is the folder whose ``variation-register.yaml`` ``$compare`` applies.
+    Everything it answers comes from the store, the register included: no file is read.
     """
     # The OpenAPI description is served (``openapi.describe``); no docs pages, which would load scripts from a CDN.
     # No slash redirects: Starlette's name the Host header, which the client chooses.
@@ -96,7 +103,6 @@ def create_fhir_app(store: Store, security: SecuritySettings, guidelines: Path |
                   redirect_slashes=False)
     app.state.store = store
     app.state.security = security
-    app.state.guidelines = guidelines
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
     _install_error_handlers(app)
     # Fixed paths (/metadata, /_history, /_search, /$validate) before /{type}/{id} would take them.
@@ -179,24 +185,56 @@ def _site(folder: Path | None) -> ASGIApp:
     return not_built
 
 
-def create_app(database_url: str, guidelines: Path | None = None, security: SecuritySettings | None = None,
-               site: Path | None = None) -> FastAPI:
+def create_app(database_url: str, security: SecuritySettings | None = None, site: Path | None = None,
+               live_site: bool = False) -> FastAPI:
     """The whole service: the FHIR API at ``/fhir`` on the store at ``database_url``, the site at ``/``.
 
-    ``security`` defaults to the settings in the environment (``SecuritySettings.from_environment``).
+    The site is ``site`` (a folder ``harmonise publish`` wrote), or with ``live_site`` built from the
+    store and rebuilt whenever it changes (``site.live``). ``security`` defaults to the settings in
+    the environment (``SecuritySettings.from_environment``).
     """
     security = security or SecuritySettings.from_environment(database_url)
     store = Store.open(database_url, operator=None)
     # No read outlives the request's budget; writes are exempt (see store.engine).
     time_statements(store.engine, security.limits.statement_timeout_ms, STATEMENT_TIMEOUT)
+    live = None
+    if live_site:
+        from ..site.live import LiveSite  # MkDocs, only for the process that builds the site
+
+        live = LiveSite(database_url, CONFIG_FILE, REPOSITORY, serve=_SiteFiles)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if live is not None:
+            await asyncio.to_thread(live.start)
         yield
+        if live is not None:
+            await asyncio.to_thread(live.stop)
         store.close()
 
-    app = _Service(create_fhir_app(store, security, guidelines), title="Harmonise", lifespan=lifespan,
+    app = _Service(create_fhir_app(store, security), title="Harmonise", lifespan=lifespan,
                    docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
-    app.mount("/", _site(site), name="site")
+    app.state.live_site = live
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> JSONResponse:
+        """For load balancers: 200 when this process can read its store, 503 when it cannot."""
+        try:
+            change = store.last_change()
+        except Exception as exc:  # the database is unreachable: say so, do not crash the probe
+            log.warning("health check: the store cannot be read: %s", exc)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok", "store_change": change,
+                             "site_change": live.built_change if live is not None else None})
+
+    app.mount("/", live if live is not None else _site(site), name="site")
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app ``harmonise serve --workers N`` starts in each worker process, configured by the variables
+    ``serve`` sets (``HARMONISE_DATABASE_URL``, ``HARMONISE_SITE``) and the security settings'."""
+    database = os.environ["HARMONISE_DATABASE_URL"]
+    site = os.environ.get(SITE_VARIABLE) or None
+    return create_app(database, site=Path(site) if site else None, live_site=site is None)

@@ -10,10 +10,11 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from .. import application
 from .. import conventions as c
+from ..application import StoreSource
 from ..fhirformat import JsonDict
 from ..monitoring.signals import Signal, SignalKind
-from ..monitoring.stored import monitor_store
 from .auth import reads
 from .dependencies import StoreDep
 from .formats import fhir_response
@@ -66,7 +67,7 @@ def signals(request: Request, store: StoreDep) -> Response:
         today = date.fromisoformat(as_of) if as_of else date.today()
     except ValueError:
         raise error(400, "invalid", f"as-of '{as_of}' is not a date like 2026-11-22") from None
-    found = monitor_store(store, getattr(request.app.state, "guidelines", None), today)
+    found = application.watch(StoreSource(store), today).monitoring
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",

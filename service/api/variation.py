@@ -22,22 +22,17 @@ import base64
 import re
 from collections.abc import Iterable
 from datetime import date
-from pathlib import Path
 from typing import Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from .. import conventions as c
-from .. import fhirpatch, loader
+from .. import application, fhirpatch
+from ..application import StoreSource
 from ..fhirformat import JsonDict, parse_json
-from ..register import RegisterEntry, read_register
 from ..security.settings import MAX_COMPARE_PATHWAYS, MAX_DIFF_ACTIONS
-from ..store import Store, parse_search
+from ..store import Store
 from ..store.errors import NotFound
-from ..store.query import MAX_COUNT
-from ..variation.compare import TrustPathway
-from ..variation.network import compare_topics, group_by_topic
 from .auth import reads
 from .dependencies import BodyDep, StoreDep
 from .formats import fhir_response
@@ -67,11 +62,6 @@ def _parameters(request: Request, body: bytes) -> list[tuple[str, str]]:
             if value is not None:
                 pairs.append((parameter.get("name", ""), str(value)))
     return pairs
-
-
-def _register(request: Request) -> list[RegisterEntry]:
-    guidelines: Path | None = getattr(request.app.state, "guidelines", None)
-    return read_register(guidelines)[0] if guidelines else []
 
 
 def _version(store: Store, reference: str) -> JsonDict:
@@ -105,34 +95,8 @@ def _chosen(store: Store, references: Iterable[str]) -> tuple[list[JsonDict], se
     return resources, canonicals
 
 
-def _by_canonical(store: Store, canonical: str) -> list[JsonDict]:
-    """The PlanDefinition versions a canonical (``url`` or ``url|version``) names.
-
-    The ``url`` search finds the resources that carry it now; a version they no longer are is looked
-    for in those resources' own histories. Every other resource's history goes unread.
-    """
-    url, _, version = canonical.partition("|")
-    query = parse_search("PlanDefinition", [("url", url), ("_count", str(MAX_COUNT))])
-    current = [stored for stored in store.matching(query) if stored.resource is not None]
-    if not version:
-        return [stored.existing() for stored in current]
-    found = [stored.existing() for stored in current if stored.existing().get("version") == version]
-    return found or [earlier for stored in current
-                     if (earlier := _earlier_version(store, stored.resource_id, url, version)) is not None]
-
-
-def _earlier_version(store: Store, resource_id: str, url: str, version: str) -> JsonDict | None:
-    """The newest version of one PlanDefinition whose ``url`` and ``version`` are these, from its history."""
-    offset = 0
-    while True:
-        page = store.history("PlanDefinition", resource_id, count=MAX_COUNT, offset=offset)
-        for stored in page.versions:
-            if stored.resource is not None and (stored.resource.get("url"), stored.resource.get("version")) == (
-                    url, version):
-                return stored.resource
-        if not page.has_next:
-            return None
-        offset += page.count
+def _canonical(resource: JsonDict) -> str:
+    return f"{resource['url']}|{resource['version']}" if resource.get("version") else str(resource["url"])
 
 
 def _distinct_within(values: list[str], name: str, limit: int) -> list[str]:
@@ -142,30 +106,6 @@ def _distinct_within(values: list[str], name: str, limit: int) -> list[str]:
         raise error(422, "too-costly", f"$compare was sent {len(distinct)} distinct '{name}' parameters; this server "
                     f"compares at most {limit} in one request ({MAX_COMPARE_PATHWAYS} sets it)")
     return distinct
-
-
-def _topics(resources: Iterable[JsonDict]) -> set[str]:
-    """The pathway topics these resources are about."""
-    return {p.pathway.topic for p in _pathways(resources) if p.pathway.topic}
-
-
-def _current_of_topics(store: Store, topics: set[str]) -> list[JsonDict]:
-    """The current PlanDefinitions of these topics, found by the ``context`` search parameter, not by
-    reading every PlanDefinition in the store (it holds the whole network's, or the country's)."""
-    if not topics:
-        return []
-    tokens = ",".join(f"{c.PATHWAY_TOPIC_SYSTEM}|{topic}" for topic in sorted(topics))
-    query = parse_search("PlanDefinition", [("context", tokens), ("_count", str(MAX_COUNT))])
-    return [version.existing() for version in store.matching(query)]
-
-
-def _pathways(resources: Iterable[JsonDict]) -> list[TrustPathway]:
-    found = []
-    for resource in resources:
-        _plan, pathway, _problems = loader.check_plan_definition(resource)
-        if pathway is not None:
-            found.append(TrustPathway(pathway))
-    return found
 
 
 @router.api_route("/PlanDefinition/$compare", methods=["GET", "POST"], dependencies=[reads("PlanDefinition")])
@@ -183,17 +123,12 @@ def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
     except ValueError:
         raise error(400, "invalid", f"as-of '{as_of}' is not a date like 2026-11-22") from None
     named, canonicals = _chosen(store, references)
-    by_canonical = [resource for canonical in sorted(canonicals) for resource in _by_canonical(store, canonical)]
-    pool = _current_of_topics(store, set(topics) | _topics(named + by_canonical)) + named + by_canonical
-    chosen = canonicals | {f"{r.get('url')}|{r.get('version')}" for r in named}
-    grouped = group_by_topic(_pathways(pool), chosen=chosen)
-    wanted = set(topics) | {
-        t for t, content in grouped.items() if any(p.pathway.canonical in chosen for p in content.trusts)
-    }
-    unknown = [t for t in topics if t not in grouped]
+    chosen = canonicals | {_canonical(resource) for resource in named if resource.get("url")}
+    comparison = application.compare(StoreSource(store), topics, today, chosen=chosen)
+    unknown = [t for t in topics if t not in comparison.topics.content]
     if unknown:
         raise error(404, "not-found", f"no pathways for topic(s) {', '.join(unknown)}")
-    report = compare_topics(grouped, _register(request), today, only=wanted)
+    report = comparison.report
     text = report.model_dump_json()
     if "application/json" in request.headers.get("accept", "") or request.query_params.get("_format") == "report":
         return Response(text, media_type="application/json")

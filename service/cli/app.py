@@ -4,6 +4,7 @@ Exit codes: 0 success, 1 the input has problems, 2 usage errors (click's own).
 Output for people goes through rich; ``--format json`` prints one JSON document on stdout.
 """
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,6 +71,16 @@ DatabaseOption = Annotated[
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", help="text for people, json for machines.", case_sensitive=False)
 ]
+
+
+def print_json(document: object) -> None:
+    """One JSON document on stdout: coloured and indented on a terminal, plain (and fast) when piped."""
+    text = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False, default=str)
+    if out.is_terminal:
+        out.print_json(text)
+    else:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 def _version(value: bool) -> None:

@@ -7,24 +7,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .. import fhirformat, loader, terminology
-from ..problems import Problem, Severity
-from ..register import read_register
-from ..variation.compare import TrustPathway
-from ..variation.network import TopicContent, compare_topics, group_by_topic
-from ..variation.proposal import propose as build_proposal
+from .. import application, fhirformat, terminology
+from ..problems import Problem
 from ..variation.report import Classification, TopicReport, VariationReport
-from .app import (
-    FormatOption,
-    GuidelinesOption,
-    OutputFormat,
-    PathwaysOption,
-    app,
-    default_folder,
-    err,
-    file_progress,
-    out,
-)
+from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out, print_json
+from .sources import FromGuidelinesOption, FromPathwaysOption, content_source, say_source
 
 LABELS = {
     Classification.WITHIN_TOLERANCE: ("within tolerance", "green"),
@@ -55,19 +42,6 @@ def as_of_date(value: str | None) -> date:
         raise typer.BadParameter(f"'{value}' is not a date like 2026-11-22", param_hint="--as-of") from None
 
 
-def load_topics(folders: list[Path], quiet: bool, chosen: list[str]) -> tuple[dict[str, TopicContent], list[Problem]]:
-    """The topics to compare from the folders, and the errors that kept files out."""
-    # Only the normalised pathways are kept, file by file: not each file's FHIR JSON.
-    files, problems = loader.discover(folders)
-    items: list[TrustPathway] = []
-    with file_progress(quiet) as progress:
-        progress.found(len(files))
-        for _path, loaded, found in loader.each_file(files, progress.read):
-            items.extend(TrustPathway(r.pathway, r.file) for r in loaded)
-            problems.extend(found)
-    return group_by_topic(items, chosen=chosen), [p for p in problems if p.severity is Severity.ERROR]
-
-
 def _report_problems(problems: list[Problem]) -> None:
     if problems:
         err.print(
@@ -82,31 +56,35 @@ def compare(
         str | None, typer.Argument(help="Pathway topic code, e.g. tonsillectomy-follow-up.", show_default=False)
     ] = None,
     all_topics: Annotated[bool, typer.Option("--all", help="Compare every topic.")] = False,
-    pathways: PathwaysOption = default_folder("pathways"),
-    guidelines: GuidelinesOption = default_folder("guidelines"),
+    database: DatabaseOption = DEFAULT_DATABASE,
+    pathways: FromPathwaysOption = None,
+    guidelines: FromGuidelinesOption = None,
     as_of: AsOfOption = None,
     use: UseOption = None,
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Show how the trusts' pathways for a topic differ, from the guideline and from each other.
 
-    Each difference is within tolerance (inside the guideline's window, or an optional step),
-    warranted (the variation register covers it and its review date has not passed), or
-    unwarranted. Exit 1 if the input has problems or the topic is unknown.
+    Reads the store (the network's record; --database), or the folders given with --pathways and
+    --guidelines. Each difference is within tolerance (inside the guideline's window, or an
+    optional step), warranted (the variation register covers it and its review date has not
+    passed), or unwarranted. Exit 1 if the input has problems or the topic is unknown.
     """
     if (topic is None) == (not all_topics):
         raise typer.BadParameter("give a TOPIC or --all (not both)")
     today = as_of_date(as_of)
-    topics, problems = load_topics([pathways, guidelines], quiet=output is OutputFormat.json, chosen=use or [])
-    register, register_problems = read_register(guidelines)
-    problems += register_problems
+    quiet = output is OutputFormat.json
+    with content_source(database, pathways, guidelines, quiet, "compare") as source:
+        comparison = application.compare(source, None if topic is None else [topic], today, chosen=use or [])
+    topics, problems = comparison.topics.content, comparison.problems
+    say_source(source, empty=not topics)
     if topic is not None and topic not in topics:
         known = ", ".join(sorted(topics)) or "none"
         err.print(f"Unknown topic '{topic}'. Topics with pathways: {known}")
         raise typer.Exit(1)
-    report = compare_topics(topics, register, today, only=None if topic is None else [topic])
+    report = comparison.report
     if output is OutputFormat.json:
-        out.print_json(report.model_dump_json())
+        print_json(report.model_dump(mode="json") | {"source": comparison.topics.source})
     else:
         for topic_report in report.topics:
             print_topic(topic_report, report)
@@ -247,8 +225,9 @@ def propose(
             dir_okay=False,
         ),
     ] = None,
-    pathways: PathwaysOption = default_folder("pathways"),
-    guidelines: GuidelinesOption = default_folder("guidelines"),
+    database: DatabaseOption = DEFAULT_DATABASE,
+    pathways: FromPathwaysOption = None,
+    guidelines: FromGuidelinesOption = None,
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Write a draft network guideline built from what the trusts already do.
@@ -257,17 +236,18 @@ def propose(
     covering the central trusts and the commonest mode and role; each step's description says
     why. It is a draft (status draft) for the network to edit and agree.
     """
-    topics, problems = load_topics([pathways, guidelines], quiet=output is OutputFormat.json, chosen=[])
-    content = topics.get(topic)
-    if content is None or not content.trusts:
-        err.print(f"No trust pathways for topic '{topic}'. Topics: {', '.join(sorted(topics)) or 'none'}")
+    with content_source(database, pathways, guidelines, output is OutputFormat.json, "propose") as source:
+        resource, read = application.propose(source, topic, date.today())
+    say_source(source, empty=not read.content)
+    content, problems = read.content.get(topic), read.problems
+    if resource is None or content is None:
+        err.print(f"No trust pathways for topic '{topic}'. Topics: {', '.join(sorted(read.content)) or 'none'}")
         raise typer.Exit(1)
-    resource = build_proposal(topic, content.trusts, date.today())
     target = out_file or Path("proposals") / f"{topic}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(fhirformat.to_json(resource))
     if output is OutputFormat.json:
-        out.print_json(fhirformat.to_json(resource).decode())
+        print_json(fhirformat.to_json(resource).decode())
     else:
         out.print(
             f"Wrote a draft guideline for {topic} to {target} ({len(resource['action'])} steps, "

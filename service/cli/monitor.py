@@ -7,22 +7,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from .. import application
 from ..monitoring.activity import parse_csv, read_measures
 from ..monitoring.signals import topic_title
 from ..monitoring.stored import import_activity as store_activity
-from ..monitoring.stored import monitor_store
 from ..problems import Problem
-from .app import (
-    DEFAULT_DATABASE,
-    DatabaseOption,
-    FormatOption,
-    GuidelinesOption,
-    OutputFormat,
-    app,
-    default_folder,
-    out,
-)
+from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, default_folder, out, print_json
 from .compare import AsOfOption, as_of_date
+from .sources import FromGuidelinesOption, FromPathwaysOption, content_source, say_source
 from .store import open_store
 
 MeasuresOption = Annotated[
@@ -97,29 +89,29 @@ def import_activity(
 
 @app.command()
 def monitor(
-    guidelines: GuidelinesOption = default_folder("guidelines"),
     database: DatabaseOption = DEFAULT_DATABASE,
+    pathways: FromPathwaysOption = None,
+    guidelines: FromGuidelinesOption = None,
     as_of: AsOfOption = None,
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """List the open early-warning signals, newest first, with what to look at.
 
-    Reads the store: every pathway version (run 'harmonise load' first) and the imported
-    activity ('harmonise import-activity'). Signals: special-cause concern in a measure (Making
-    Data Count rules), a pathway that moved away from the guideline it adopted, a guideline past
-    its review date, and a warranted-variation justification past its review date.
+    Reads the store: every pathway version (run 'harmonise load' first), the variation register
+    and the imported activity ('harmonise import-activity'); or the folders given with --pathways
+    and --guidelines (and the repository's activity/). Signals: special-cause concern in a measure
+    (Making Data Count rules), a pathway that moved away from the guideline it adopted, a guideline
+    past its review date, and a warranted-variation justification past its review date.
     """
     today = as_of_date(as_of)
-    store = open_store(database)
-    try:
-        result = monitor_store(store, guidelines, today)
-    finally:
-        store.close()
+    with content_source(database, pathways, guidelines, output is OutputFormat.json, "monitor") as source:
+        watched = application.watch(source, today)
+    result = watched.monitoring
     if output is OutputFormat.json:
-        out.print_json(
-            json.dumps({"as_of": today.isoformat(), "signals": [s.model_dump(mode="json") for s in result.signals]})
-        )
+        print_json({"as_of": today.isoformat(), "source": watched.source,
+                    "signals": [s.model_dump(mode="json") for s in result.signals]})
         return
+    say_source(source, empty=False)
     if not result.charts:
         out.print(
             "No activity in the store yet: run 'harmonise import-activity activity/sample-activity.csv' "

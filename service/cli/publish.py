@@ -17,8 +17,20 @@ from ..problems import Problem
 from ..site.build import build_site
 from ..site.events import BUILD
 from ..site.settings import SiteSettings, build_day
-from .app import REPOSITORY, FormatOption, GuidelinesOption, OutputFormat, PathwaysOption, app, default_folder, err, out
+from .app import (
+    DEFAULT_DATABASE,
+    REPOSITORY,
+    DatabaseOption,
+    FormatOption,
+    OutputFormat,
+    app,
+    default_folder,
+    err,
+    out,
+)
 from .compare import AsOfOption, as_of_date
+from .sources import FromGuidelinesOption, FromPathwaysOption
+from .store import open_store
 
 CONFIG_FILE = REPOSITORY / "mkdocs.yml"
 #: Problems listed in the terminal before "and N more".
@@ -64,23 +76,30 @@ def _fail(problems: list[Problem], message: str, output: OutputFormat, site: Pat
 def publish(
     site: Annotated[Path, typer.Option("--out", help="Folder to write the site to (emptied first).",
                                        file_okay=False)] = Path("site"),
-    pathways: PathwaysOption = default_folder("pathways"),
-    guidelines: GuidelinesOption = default_folder("guidelines"),
+    database: DatabaseOption = DEFAULT_DATABASE,
+    pathways: FromPathwaysOption = None,
+    guidelines: FromGuidelinesOption = None,
     as_of: AsOfOption = None,
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Build the published site: a page per guideline for clinicians, a page per topic for network leads.
 
-    The pages about guidelines and topics are generated from the content at build time; the
-    hand-written pages are in docs/. Open the site's index.html in a browser, from a web server
-    or straight from the disk: it needs no other host.
+    Built from the store (the network's record; --database), or from the folders given with
+    --pathways and --guidelines. The pages about guidelines and topics are generated from the
+    content at build time; the hand-written pages are in docs/. Open the site's index.html in a
+    browser, from a web server or straight from the disk: it needs no other host.
     """
     day = as_of_date(as_of) if as_of else build_day()
     _check_out(site)
     if not CONFIG_FILE.is_file():
         err.print(f"No site configuration at {CONFIG_FILE}: publish runs from a checkout of the repository.")
         raise typer.Exit(1)
-    settings = SiteSettings(pathways.resolve(), guidelines.resolve(), day, root=REPOSITORY)
+    from_folders = pathways is not None or guidelines is not None
+    settings = SiteSettings((pathways or default_folder("pathways")).resolve(),
+                            (guidelines or default_folder("guidelines")).resolve(), day, root=REPOSITORY,
+                            database=None if from_folders else database)
+    if not from_folders:
+        open_store(database, "publish").close()  # a plain message now for a URL that cannot be opened
     quiet = output is OutputFormat.json
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
                   transient=True, disable=quiet or not err.is_terminal) as progress:
@@ -93,7 +112,7 @@ def publish(
     pages = sum(1 for _ in site.rglob("*.html"))
     if output is OutputFormat.json:
         out.print_json(json.dumps({"ok": True, "site": str(site), "pages": pages, "as_of": day.isoformat(),
-                                   "topics": len(content.topics), "problems": []}))
+                                   "topics": len(content.topics), "source": content.source, "problems": []}))
     else:
-        out.print(f"Published {pages} pages for {len(content.topics)} topics to {site} "
+        out.print(f"Published {pages} pages for {len(content.topics)} topics from {content.source} to {site} "
                   f"(register checked as of {day.isoformat()}). Open {site / 'index.html'} in a browser.")

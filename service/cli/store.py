@@ -7,6 +7,7 @@ command.
 """
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from ipaddress import ip_network
@@ -22,11 +23,13 @@ from ..problems import Severity
 from ..security.settings import (
     ALLOW_ANONYMOUS_WRITES,
     PUBLIC_BASE_URL,
+    SECRET,
+    SECRET_FILE,
     TRUSTED_PROXIES,
     ConfigError,
     SecuritySettings,
 )
-from ..store import Store
+from ..store import Store, parse_search
 from ..store.audit import local_admin
 from ..store.transfer import Change, LoadReport, export_current, store_files
 from .app import (
@@ -171,6 +174,8 @@ def security_settings(database: str) -> SecuritySettings:
 
 #: Hosts that mean "every interface": no address a client could be sent back to.
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+#: Seconds a stopping server gives requests in flight (writes among them) to finish.
+GRACEFUL_SECONDS = 30
 
 
 def _public_base(url: str, source: str) -> str:
@@ -202,8 +207,16 @@ def serve(
     pathways: PathwaysOption = default_folder("pathways"),
     guidelines: GuidelinesOption = default_folder("guidelines"),
     database: DatabaseOption = DEFAULT_DATABASE,
-    site: Annotated[Path, typer.Option("--site", help="The published site to serve at / (harmonise publish).",
-                                       file_okay=False)] = Path("site"),
+    load: Annotated[bool, typer.Option(
+        "--load", help="Import the folders (--pathways, --guidelines) into the store before serving, as "
+                       "'harmonise load' does. Without it the folders are imported only into an empty store.")] = False,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, max=64,
+        help="Server processes sharing the port and the store (use PostgreSQL for more than one).")] = 1,
+    site: Annotated[Path | None, typer.Option(
+        "--site", file_okay=False, show_default=False,
+        help="Serve this published site folder (harmonise publish) at / instead of the site built from the store "
+             "and rebuilt whenever it changes.")] = None,
     public_url: Annotated[str | None, typer.Option(
         "--public-url", metavar="URL",
         help="The FHIR base as clients reach it (e.g. https://pathways.example.nhs.uk/fhir), used in every "
@@ -217,7 +230,11 @@ def serve(
              "Default: none, so those headers are ignored and the audit records the address each "
              "connection comes from.")] = None,
 ) -> None:
-    """Serve the FHIR R4 API at /fhir and the published site at /, after loading the folders (idempotently).
+    """Serve the FHIR R4 API at /fhir and the site at /, both from the store (the network's record).
+
+    The site is built from the store and rebuilt within seconds of every change, whichever door
+    it came through. The folders are imported only into an empty store, or with --load (as
+    'harmonise load' does: a file never undoes a newer write). /healthz answers load balancers.
 
     Reads are open; writes need a bearer token from `harmonise token` (see docs/security.md).
     Without HARMONISE_JWT_SECRET or HARMONISE_JWT_SECRET_FILE, tokens are signed with a random
@@ -228,7 +245,7 @@ def serve(
     """
     import uvicorn  # noqa: PLC0415  (only this command needs the server)
 
-    from ..api import create_app  # noqa: PLC0415
+    from ..api.app import SITE_VARIABLE, create_app  # noqa: PLC0415
 
     security = security_settings(database)
     listening = f"http://{f'[{host}]' if ':' in host else host}:{port}"
@@ -245,9 +262,15 @@ def serve(
     security = replace(security, public_base_url=public, trusted_proxies=proxies)
     store = open_store(database, "serve")
     try:
-        _print_report(_load(store, pathways, guidelines, quiet=False), database)
+        if load or _is_empty(store):
+            if not load:
+                out.print(f"The store at {_shown(database)} is empty: importing {pathways} and {guidelines} first.")
+            _print_report(_load(store, pathways, guidelines, quiet=False), database)
     finally:
         store.close()
+    if workers > 1 and database.startswith("sqlite"):
+        err.print("[yellow]Several processes share one SQLite file safely but write one at a time; use PostgreSQL "
+                  "for a deployment with several workers.[/yellow]")
     out.print(f"Listening on {listening}; FHIR API at {public or f'{listening}/fhir'} "
               "(CapabilityStatement: /fhir/metadata)")
     if configured is None and (proxies or public is None):
@@ -260,9 +283,26 @@ def serve(
     if security.allow_anonymous_writes:
         err.print(f"[bold red]{ALLOW_ANONYMOUS_WRITES}=1: anyone who can reach this port can change the store. "
                   "For local development only.[/bold red]")
-    if not (site / "index.html").is_file():
-        out.print(f"No published site in {site}: run 'harmonise publish' to build it (the API works without it).")
-    out.print(f"Site at {listening}/ (from {site})")
+    if site is not None and not (site / "index.html").is_file():
+        out.print(f"No published site in {site}: run 'harmonise publish --out {site}' to build it (the API works "
+                  "without it).")
+    out.print(f"Site at {listening}/ ({f'from {site}' if site else 'built from the store, rebuilt after every change'})"
+              f"; health at {listening}/healthz")
     # Forwarded headers only from the configured proxies: uvicorn's default believes any local client.
-    uvicorn.run(create_app(database, guidelines, security, site), host=host, port=port, log_level="info",
-                proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies))
+    if workers == 1:
+        uvicorn.run(create_app(database, security, site, live_site=site is None), host=host, port=port,
+                    log_level="info", timeout_graceful_shutdown=GRACEFUL_SECONDS, proxy_headers=bool(proxies),
+                    forwarded_allow_ips=list(proxies))
+        return
+    # Each worker process builds the same app from the environment: one store, one key, one public base.
+    os.environ.update({"HARMONISE_DATABASE_URL": database, SITE_VARIABLE: str(site or ""),
+                       PUBLIC_BASE_URL: public or "", TRUSTED_PROXIES: ",".join(proxies)})
+    if security.key_source not in (SECRET, SECRET_FILE):
+        os.environ[SECRET_FILE] = security.key_source  # the generated key's file: every worker reads the same one
+    uvicorn.run("service.api.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                log_level="info", timeout_graceful_shutdown=GRACEFUL_SECONDS, proxy_headers=bool(proxies),
+                forwarded_allow_ips=list(proxies))
+
+
+def _is_empty(store: Store) -> bool:
+    return not store.search(parse_search("PlanDefinition", [("_count", "1")])).versions

@@ -1,26 +1,24 @@
 """Everything the site shows, read and compared once per build.
 
-The figures come from the variation engine exactly as ``harmonise compare`` computes them
-(``group_by_topic`` and ``compare_topics``, the register checked as of the build's day); this
+The figures come from the application layer exactly as ``harmonise compare`` computes them (the
+register checked as of the build's day), from the store or from folders (``SiteSettings``); this
 module only gathers them per topic together with what the clinician's pages need besides: every
 version of each guideline, its narrative, and a consensus proposal where nothing is agreed.
 """
 
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-from .. import conventions, terminology
+from .. import application, conventions, terminology
+from ..application import FolderSource, Record, Source, StoreSource
 from ..fhirformat import JsonDict
-from ..loader import LoadedResource, load
-from ..monitoring.activity import ActivityValue, MeasureInfo, parse_csv, read_measures
-from ..monitoring.signals import MonitoredSeries, Monitoring, monitor
+from ..monitoring.signals import MonitoredSeries, Monitoring
 from ..pathway import Pathway, PathwayKind
-from ..problems import Problem, Severity
-from ..register import read_register
-from ..variation.compare import TrustPathway
-from ..variation.network import TopicContent, compare_topics, group_by_topic
+from ..problems import Problem
+from ..store import Store
+from ..variation.network import TopicContent
 from ..variation.proposal import propose
 from ..variation.report import TopicReport
 from .settings import SiteSettings
@@ -28,20 +26,23 @@ from .settings import SiteSettings
 
 @dataclass(frozen=True)
 class GuidelineVersion:
-    """One version of a network guideline, with the narrative written beside its file."""
+    """One version of a network guideline, with the narrative it carries (or its authoring file)."""
 
-    resource: LoadedResource
+    record: Record
     narrative: str | None
-    #: Where it came from, as the site names it (``SiteSettings.display``), with the Bundle entry if any.
-    location: str
 
     @property
     def pathway(self) -> Pathway:
-        return self.resource.pathway
+        return self.record.pathway
 
     @property
     def data(self) -> JsonDict:
-        return self.resource.data
+        return self.record.data
+
+    @property
+    def location(self) -> str:
+        """Where it came from, as the site names it: a file, or the stored version."""
+        return self.record.origin
 
     @property
     def in_use_from(self) -> str | None:
@@ -99,8 +100,10 @@ class SiteContent:
     #: Errors in the input: files or register entries that could not be used.
     problems: list[Problem]
     #: Early-warning signals and SPC charts (``service.monitoring``), from every pathway version
-    #: and the activity folder.
+    #: and the activity.
     monitoring: Monitoring
+    #: What the content was read from, in words.
+    source: str = ""
 
     def charts_for(self, topic: str) -> list[MonitoredSeries]:
         return [series for series in self.monitoring.charts if series.topic == topic]
@@ -116,30 +119,15 @@ class SiteContent:
                 yield network, by_network[network]
 
 
-def _narrative(resource: LoadedResource) -> str | None:
-    """The Markdown beside a guideline file (``<topic>.md`` beside ``<topic>.json``)."""
-    if resource.entry is not None:
-        return None
-    path = Path(resource.file).with_suffix(".md")
-    return path.read_text("utf-8") if path.is_file() else None
+def _versions(source: Source, records: list[Record], current: Pathway) -> tuple[GuidelineVersion, ...]:
+    same = sorted((r for r in records if r.pathway.url == current.url), key=lambda r: r.pathway.recency, reverse=True)
+    return tuple(GuidelineVersion(r, source.narrative(r)) for r in same)
 
 
-def _versions(resources: list[LoadedResource], current: Pathway,
-              settings: SiteSettings) -> tuple[GuidelineVersion, ...]:
-    same = [r for r in resources if r.pathway.url == current.url]
-    same.sort(key=lambda r: r.pathway.recency, reverse=True)
-    return tuple(GuidelineVersion(r, _narrative(r), _location(r, settings)) for r in same)
-
-
-def _location(resource: LoadedResource, settings: SiteSettings) -> str:
-    name = settings.display(resource.file)
-    return name if resource.entry is None else f"{name} (Bundle.entry[{resource.entry}])"
-
-
-def _topic_site(content: TopicContent, report: TopicReport | None, guidelines: list[LoadedResource],
+def _topic_site(source: Source, content: TopicContent, report: TopicReport | None, guidelines: list[Record],
                 settings: SiteSettings) -> TopicSite:
     shown = content.guideline or content.draft_guideline
-    versions = _versions(guidelines, shown, settings) if shown else ()
+    versions = _versions(source, guidelines, shown) if shown else ()
     page_guideline = next((v for v in versions if v.pathway.canonical == shown.canonical), None) if shown else None
     proposal = None
     if content.guideline is None and content.trusts:
@@ -151,42 +139,39 @@ def _topic_site(content: TopicContent, report: TopicReport | None, guidelines: l
     )
 
 
-def read_site_content(settings: SiteSettings) -> SiteContent:
-    """Load, compare and gather everything the site shows."""
-    result = load([settings.pathways, settings.guidelines])
-    register, register_problems = read_register(settings.guidelines)
-    problems = [p for p in result.problems if p.severity is Severity.ERROR] + register_problems
-    topics = group_by_topic([TrustPathway(r.pathway, settings.display(r.file)) for r in result.resources])
-    report = compare_topics(topics, register, settings.as_of)
-    reports = {r.topic: r for r in report.topics}
-    guidelines = [r for r in result.resources if r.pathway.kind is PathwayKind.NETWORK_GUIDELINE]
+@contextmanager
+def site_source(settings: SiteSettings) -> Iterator[Source]:
+    """What the site is built from: the store when the settings name one, else the folders."""
+    if settings.database is None:
+        yield FolderSource(settings.pathways, settings.guidelines, settings.activity_folder, display=settings.display)
+        return
+    store = Store.open(settings.database, operator=None)
+    try:
+        yield StoreSource(store)
+    finally:
+        store.close()
+
+
+def site_content(source: Source, settings: SiteSettings) -> SiteContent:
+    """Compare and gather everything the site shows from ``source``."""
+    comparison = application.compare(source, None, settings.as_of)
+    watched = application.watch(source, settings.as_of)
+    every_version, _problems = source.plan_definitions(every_version=True)
+    guidelines = [r for r in every_version if r.pathway.kind is PathwayKind.NETWORK_GUIDELINE]
+    reports = {r.topic: r for r in comparison.report.topics}
     # A topic outside the pathway-topic code system has no network to be listed under (and
     # `harmonise validate` warns about it), so it is not published.
     sites = {
-        name: _topic_site(content, reports.get(name), guidelines, settings)
-        for name, content in topics.items()
+        name: _topic_site(source, content, reports.get(name), guidelines, settings)
+        for name, content in comparison.topics.content.items()
         if terminology.topic_network(name)
     }
-    activity, activity_problems = _activity(settings)
-    monitoring = monitor([(r.pathway, r.data) for r in result.resources], activity.values,
-                         activity.measures, register, settings.as_of)
-    return SiteContent(settings=settings, topics=sites, problems=problems + activity_problems, monitoring=monitoring)
+    problems = comparison.problems + [p for p in watched.problems if p not in comparison.problems]
+    return SiteContent(settings=settings, topics=sites, problems=problems, monitoring=watched.monitoring,
+                       source=source.description)
 
 
-@dataclass(frozen=True)
-class _Activity:
-    values: list[ActivityValue]
-    measures: dict[str, MeasureInfo]
-
-
-def _activity(settings: SiteSettings) -> tuple[_Activity, list[Problem]]:
-    """Every CSV in the activity folder, read as ``harmonise import-activity`` reads one."""
-    folder = settings.activity_folder
-    measures = read_measures(folder / "measures") if (folder / "measures").is_dir() else {}
-    values: list[ActivityValue] = []
-    problems: list[Problem] = []
-    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
-        found, found_problems = parse_csv(path.read_text("utf-8-sig"), measures, settings.display(str(path)))
-        values.extend(found)
-        problems.extend(found_problems)
-    return _Activity(values, measures), problems
+def read_site_content(settings: SiteSettings) -> SiteContent:
+    """Read, compare and gather everything the site shows."""
+    with site_source(settings) as source:
+        return site_content(source, settings)

@@ -26,6 +26,8 @@ class SiteSettings:
     #: Monthly activity (CSV files) and the network's measures (``measures/``) for the SPC charts;
     #: the repository's ``activity/`` when not given.
     activity: Path | None = None
+    #: The store to build from (a database URL): the network's record. None: the folders above.
+    database: str | None = None
 
     @property
     def activity_folder(self) -> Path:
@@ -40,8 +42,9 @@ class SiteSettings:
         return path.name
 
     def to_extra(self) -> dict[str, str]:
-        return {"pathways": str(self.pathways), "guidelines": str(self.guidelines),
-                "activity": str(self.activity_folder), "as_of": self.as_of.isoformat()}
+        extra = {"pathways": str(self.pathways), "guidelines": str(self.guidelines),
+                 "activity": str(self.activity_folder), "as_of": self.as_of.isoformat()}
+        return extra | ({"database": self.database} if self.database else {})
 
     @classmethod
     def from_extra(cls, extra: dict[str, Any] | None, root: Path) -> "SiteSettings":
@@ -54,6 +57,7 @@ class SiteSettings:
             as_of=date.fromisoformat(str(as_of)) if as_of else build_day(),
             root=root,
             activity=root / values["activity"] if "activity" in values else None,
+            database=values.get("database") or None,
         )
 
 

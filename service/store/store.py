@@ -519,6 +519,12 @@ class Store:
         with self._reader.connect() as connection:
             yield connection
 
+    def last_change(self) -> int:
+        """The number of the latest write transaction: it grows with every change, through any door, so a
+        reader that saw this number has seen everything up to it (the site rebuilds when it moves)."""
+        with self._reading() as connection:
+            return _snapshot(connection)
+
     def read(self, resource_type: str, resource_id: str) -> StoredVersion:
         """The current version; NotFound if never created, Gone if deleted."""
         with self._reading() as connection:
