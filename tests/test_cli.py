@@ -17,6 +17,10 @@ def run(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
+#: Read the repository's folders, not a store: these tests are about the report, not where it is kept.
+FOLDERS = ("--pathways", str(PATHWAYS), "--guidelines", str(GUIDELINES))
+
+
 def test_strict_validation_of_the_sample_network_passes_and_prints_a_summary() -> None:
     result = run("validate", "--strict", str(PATHWAYS), str(GUIDELINES))
     assert result.exit_code == 0, result.output
@@ -72,7 +76,7 @@ def test_every_command_has_help() -> None:
 
 
 def test_compare_all_prints_a_plain_report_for_every_topic() -> None:
-    result = run("compare", "--all", "--as-of", "2026-11-22")
+    result = run("compare", "--all", "--as-of", "2026-11-22", *FOLDERS)
     assert result.exit_code == 0, result.output
     assert result.output.count("Where the figures come from") == 15
     assert "No agreed guideline" in result.output  # the draft-only topics
@@ -80,7 +84,7 @@ def test_compare_all_prints_a_plain_report_for_every_topic() -> None:
 
 
 def test_compare_json_follows_the_report_contract() -> None:
-    result = run("compare", "tonsillectomy-follow-up", "--format", "json", "--as-of", "2026-11-22")
+    result = run("compare", "tonsillectomy-follow-up", "--format", "json", "--as-of", "2026-11-22", *FOLDERS)
     assert result.exit_code == 0
     (topic,) = json.loads(result.output)["topics"]
     assert topic["topic"] == "tonsillectomy-follow-up"
@@ -102,13 +106,13 @@ def test_compare_usage_errors_exit_2(args: list[str]) -> None:
 
 
 def test_compare_an_unknown_topic_exits_1_and_lists_the_topics() -> None:
-    result = run("compare", "knee-replacement")
+    result = run("compare", "knee-replacement", *FOLDERS)
     assert result.exit_code == 1
 
 
 def test_propose_writes_a_draft_guideline_that_validates(tmp_path: Path) -> None:
     target = tmp_path / "proposal.json"
-    result = run("propose", "tia-follow-up", "--out", str(target))
+    result = run("propose", "tia-follow-up", "--out", str(target), *FOLDERS)
     assert result.exit_code == 0, result.output
     assert "Proposed steps" in result.output
     check = run("validate", "--strict", str(target))

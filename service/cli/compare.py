@@ -77,7 +77,9 @@ def compare(
     with content_source(database, pathways, guidelines, quiet, "compare") as source:
         comparison = application.compare(source, None if topic is None else [topic], today, chosen=use or [])
     topics, problems = comparison.topics.content, comparison.problems
-    say_source(source, empty=not topics)
+    say_source(source, empty=not topics, quiet=quiet)
+    if not topics:
+        raise typer.Exit(1)
     if topic is not None and topic not in topics:
         known = ", ".join(sorted(topics)) or "none"
         err.print(f"Unknown topic '{topic}'. Topics with pathways: {known}")
@@ -238,7 +240,7 @@ def propose(
     """
     with content_source(database, pathways, guidelines, output is OutputFormat.json, "propose") as source:
         resource, read = application.propose(source, topic, date.today())
-    say_source(source, empty=not read.content)
+    say_source(source, empty=not read.content, quiet=output is OutputFormat.json)
     content, problems = read.content.get(topic), read.problems
     if resource is None or content is None:
         err.print(f"No trust pathways for topic '{topic}'. Topics: {', '.join(sorted(read.content)) or 'none'}")

@@ -40,9 +40,10 @@ def content_source(database: str, pathways: Path | None, guidelines: Path | None
                            activity=default_folder("activity"), on_found=progress.found, on_file=progress.read)
 
 
-def say_source(source: Source, empty: bool) -> None:
-    """Tell the reader what the figures come from; when the store is empty, how to fill it."""
-    if isinstance(source, FolderSource):
+def say_source(source: Source, empty: bool, quiet: bool = False) -> None:
+    """Tell the reader what the figures come from (not when ``quiet``: JSON carries it); when the store
+    is empty, how to fill it."""
+    if isinstance(source, FolderSource) and not quiet:
         err.print(f"[dim]Showing {source.description}.[/dim]")
     elif empty:
         err.print(f"[yellow]{source.description} holds no pathways yet: run 'harmonise load' to import the "
