@@ -36,7 +36,7 @@ def main(argv: list[str]) -> dict:
     # Imported before the baseline is taken.
     from service.cli.compare import load_topics  # noqa: PLC0415
     from service.store import Store  # noqa: PLC0415
-    from service.store.transfer import Change, store_files  # noqa: PLC0415
+    from service.application.loading import Change, store_files  # noqa: PLC0415
     from service.variation.network import compare_topics  # noqa: PLC0415
 
     kind = argv[0]

@@ -189,7 +189,7 @@ def test_a_version_in_a_later_folder_loads_only_if_it_is_newer(database_url: str
 
 def test_small_batches_store_what_one_batch_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sample network written 3 resources a batch: the same report and the same current content."""
-    from service.store import transfer  # noqa: PLC0415
+    from service.application import loading as transfer  # noqa: PLC0415
 
     def load(name: str) -> tuple[list[tuple[str, int, str]], dict[str, str]]:
         store = Store.open(f"sqlite:///{tmp_path / name}")

@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 from service.store import Store
 from service.store.engine import make_engine
 from service.store.schema import resource_version
-from service.store.transfer import BATCH
+from service.application.loading import BATCH
 
 from .conftest import minimal_pathway, write_json
 from .stores import BACKENDS, bearer, database, serve_subprocess

@@ -22,7 +22,7 @@ from service import loader
 from service.store import Store, parse_search
 from service.store.content import fingerprint
 from service.store.schema import resource_version
-from service.store.transfer import Change, store_files
+from service.application.loading import Change, store_files
 
 from .conftest import GUIDELINES, PATHWAYS, minimal_pathway
 from .stores import ServerThread, bearer, database_url  # noqa: F401  (fixture)

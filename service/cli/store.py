@@ -19,6 +19,7 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from ..application.loading import Change, LoadReport, OnConflict, export_current, store_files
 from ..problems import Severity
 from ..security.settings import (
     ALLOW_ANONYMOUS_WRITES,
@@ -31,7 +32,6 @@ from ..security.settings import (
 )
 from ..store import Store, parse_search
 from ..store.audit import local_admin
-from ..store.transfer import Change, LoadReport, export_current, store_files
 from .app import (
     DEFAULT_DATABASE,
     DatabaseOption,
@@ -44,6 +44,7 @@ from .app import (
     err,
     file_progress,
     out,
+    print_json,
 )
 
 
@@ -71,9 +72,11 @@ def open_store(url: str, command: str | None = None) -> Store:
         raise typer.Exit(1) from None
 
 
-def _load(store: Store, pathways: Path, guidelines: Path, quiet: bool) -> LoadReport:
+def _load(store: Store, pathways: Path, guidelines: Path, quiet: bool,
+          on_conflict: OnConflict = OnConflict.REPORT) -> LoadReport:
     with file_progress(quiet) as progress:
-        return store_files(store, [pathways, guidelines], on_file=progress.read, on_found=progress.found)
+        return store_files(store, [pathways, guidelines], on_file=progress.read, on_found=progress.found,
+                           on_conflict=on_conflict)
 
 
 def _report_json(report: LoadReport, database: str) -> dict[str, Any]:
@@ -87,6 +90,11 @@ def _report_json(report: LoadReport, database: str) -> dict[str, Any]:
         "created": report.count(Change.CREATED),
         "updated": report.count(Change.UPDATED),
         "unchanged": report.count(Change.UNCHANGED),
+        "register_entries": sum(1 for item in report.items if item.reference.startswith("Basic/")
+                                and item.change in (Change.CREATED, Change.UPDATED)),
+        "conflicts": [{"reference": c.reference, "file": c.file, "file_version": c.file_version,
+                       "store_version": c.store_version, "store_version_id": c.store_version_id,
+                       "written_by": c.written_by} for c in report.conflicts],
         "errors": len(errors),
         "warnings": len(report.problems) - len(errors),
         "problems": [p.model_dump(mode="json") for p in errors],
@@ -103,6 +111,24 @@ def _print_report(report: LoadReport, database: str) -> None:
         f"{report.count(Change.CREATED)} PlanDefinition(s) created, {report.count(Change.UPDATED)} updated, "
         f"{report.count(Change.UNCHANGED)} unchanged; {organizations} trust Organization(s) created or updated."
     )
+    entries = [item for item in report.items if item.reference.startswith("Basic/")]
+    if entries:
+        changed = sum(1 for item in entries if item.change in (Change.CREATED, Change.UPDATED))
+        out.print(f"Variation register: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, {changed} new or "
+                  "changed.")
+    kept = [item for item in report.items if item.change is Change.KEPT]
+    if kept:
+        out.print(f"{len(kept)} file(s) that changed while the store did too were left as the store has them "
+                  "(--on-conflict keep-store).")
+    if report.conflicts:
+        out.print(f"[red]{len(report.conflicts)} conflict(s): the file and the store both changed since the last "
+                  "load; nothing was written for these:[/red]")
+        for c in report.conflicts:
+            out.print(f"  {c.file}: {c.reference}: the file has version {c.file_version or '(none)'}; the store has "
+                      f"{c.store_version or '(none)'} (versionId {c.store_version_id}), written by "
+                      f"{c.written_by or 'someone unknown'}")
+        out.print("Keep the store's with --on-conflict keep-store, or take the files' with --on-conflict take-file "
+                  "(one new version each); nothing is lost either way (the history keeps every version).")
     warnings = len(report.problems) - len(errors)
     if warnings:
         out.print(f"{warnings} convention warning(s): run `harmonise validate` to see them.")
@@ -113,30 +139,41 @@ def _print_report(report: LoadReport, database: str) -> None:
                       f"[dim]\\[{problem.rule}][/dim]")
 
 
+OnConflictOption = Annotated[OnConflict, typer.Option(
+    "--on-conflict", case_sensitive=False,
+    help="A file that changed while the store changed too: report it and write nothing for it (the default, "
+         "exit 1), keep-store (keep the store's version), or take-file (write the file's as one new version).")]
+
+
 @app.command()
 def load(
     pathways: PathwaysOption = default_folder("pathways"),
     guidelines: GuidelinesOption = default_folder("guidelines"),
     database: DatabaseOption = DEFAULT_DATABASE,
+    on_conflict: OnConflictOption = OnConflict.REPORT,
     output: FormatOption = OutputFormat.text,
 ) -> None:
-    """Import the pathways and guidelines into the store, with the trusts' Organizations.
+    """Import the pathways, guidelines (with their narratives) and the variation register into the store.
 
-    Idempotent: an unchanged file makes no new version, a changed one exactly one. Files with
-    errors are reported and skipped; the valid ones still load (exit 1 if any had errors).
-    The store stays open to the API meanwhile: resources are written in batches, each atomic, so
-    a reader may see part of a load, and a load stopped midway is finished by running it again.
+    The store is the record: a load never undoes a newer write. A file unchanged since its last
+    import changes nothing, even if the store has moved on; a changed file makes exactly one new
+    version; a file that changed while the store changed too (through the API or a command) is a
+    conflict, reported and not written (see --on-conflict). Files with errors are reported and
+    skipped; the valid ones still load. Exit 1 on errors or conflicts. The store stays open to the
+    API meanwhile: resources are written in batches, each atomic, so a reader may see part of a
+    load, and a load stopped midway is finished by running it again.
     """
     store = open_store(database, "load")
     try:
-        report = _load(store, pathways, guidelines, quiet=output is OutputFormat.json)
+        report = _load(store, pathways, guidelines, quiet=output is OutputFormat.json, on_conflict=on_conflict)
     finally:
         store.close()
     if output is OutputFormat.json:
-        out.print_json(json.dumps(_report_json(report, database)))
+        print_json(_report_json(report, database))
     else:
         _print_report(report, database)
-    raise typer.Exit(1 if any(p.severity is Severity.ERROR for p in report.problems) else 0)
+    failed = report.conflicts or any(p.severity is Severity.ERROR for p in report.problems)
+    raise typer.Exit(1 if failed else 0)
 
 
 @app.command()
@@ -145,11 +182,13 @@ def export(
     database: DatabaseOption = DEFAULT_DATABASE,
     output: FormatOption = OutputFormat.text,
 ) -> None:
-    """Write the current version of every PlanDefinition as FHIR JSON files.
+    """Write the store's current content back as files: pathways, guidelines, narratives, the register.
 
-    The files follow the repository's layout (pathways/<network>/<topic>/<id>.json,
-    guidelines/<network>/<id>.json, other content under pathways/other/) and load again to the
-    same content: `harmonise load --pathways DIR/pathways --guidelines DIR/guidelines`.
+    Each PlanDefinition goes back to the file it was last loaded from (JSON or XML as that file
+    was), else to the repository's layout (pathways/<network>/<topic>/<id>.json,
+    guidelines/<network>/<id>.json); a guideline's narrative beside it as .md; the register to
+    guidelines/variation-register.yaml. Exporting into a checkout of the network's content brings
+    it up to date from the store, and loading what was written changes nothing.
     """
     store = open_store(database)
     try:
@@ -160,7 +199,7 @@ def export(
         out.print_json(json.dumps({"folder": str(folder), "files": [
             {"reference": reference, "file": str(path)} for reference, path in written]}))
     else:
-        out.print(f"Exported {len(written)} PlanDefinition(s) to {folder}")
+        out.print(f"Exported {len(written)} file(s) from {_shown(database)} to {folder}")
 
 
 def security_settings(database: str) -> SecuritySettings:

@@ -114,3 +114,18 @@ search_index = Table(
     Index("ix_search_index_key", "resource_type", "param", "value_key", "namespace_key", "resource_id", "txn",
           "superseded_txn", "version_pk"),
 )
+
+#: What ``harmonise load`` last imported from a file, per resource: the content's fingerprint (a
+#: digest of ``content.fingerprint``), the stored version that content is (written by the load, or
+#: found already there), and the file. A load compares a file with this, not with the store, so a
+#: file unchanged since its last import never undoes a newer write made through another door.
+file_import = Table(
+    "file_import", metadata,
+    Column("resource_type", Str(64), primary_key=True),
+    Column("resource_id", Str(64), primary_key=True),
+    Column("digest", Str(64), nullable=False),
+    Column("version_id", Integer, nullable=False),
+    #: The file, relative to the folder that holds ``pathways/`` and ``guidelines/`` (so export can write it back).
+    Column("source", Text, nullable=False),
+    Column("txn", BigInteger, nullable=False),
+)

@@ -13,6 +13,7 @@ same transaction. A ``Permit`` given to the write sees each change, with the con
 before it is made, so access rules are checked against what is stored inside the same turn.
 """
 
+import hashlib
 import threading
 import uuid
 from collections import OrderedDict
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from ..fhirformat import JsonDict
@@ -35,7 +36,7 @@ from .errors import Gone, NotFound, PreconditionFailed, WriteConflict
 from .indexing import index_rows
 from .query import SearchQuery
 from .records import Page, StoredVersion, WriteOutcome
-from .schema import clock, resource_version, search_index
+from .schema import clock, file_import, resource_version, search_index
 
 _V = resource_version
 
@@ -43,6 +44,36 @@ _V = resource_version
 Permit = Callable[[str, JsonDict | None, JsonDict | None], None]
 #: The newest stored version of each (type, id) asked for; None for one never stored.
 Newest = Mapping[tuple[str, str], StoredVersion | None]
+
+
+@dataclass(frozen=True)
+class FileImport:
+    """What a load last imported from a file for one resource (``schema.file_import``)."""
+
+    resource_type: str
+    resource_id: str
+    #: ``import_digest`` of the content imported.
+    digest: str
+    #: The stored version that content is: written by that load, or found already stored.
+    version_id: int
+    source: str
+
+
+def import_digest(resource: JsonDict) -> str:
+    """A short digest of a resource's content (``content.fingerprint``): equal exactly when the content is."""
+    return hashlib.sha256(fingerprint(resource).encode("utf-8")).hexdigest()
+
+
+def _imports(connection: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], FileImport]:
+    found: dict[tuple[str, str], FileImport] = {}
+    keys = list(keys)
+    for start in range(0, len(keys), 500):
+        rows = connection.execute(select(file_import).where(
+            tuple_(file_import.c.resource_type, file_import.c.resource_id).in_(keys[start:start + 500]))).all()
+        for row in rows:
+            found[(row.resource_type, row.resource_id)] = FileImport(row.resource_type, row.resource_id, row.digest,
+                                                                     row.version_id, row.source)
+    return found
 #: Resources to ``update``, each with its id, in order.
 Updates = Sequence[tuple[JsonDict, str]]
 T = TypeVar("T")
@@ -318,6 +349,22 @@ class Writer(Planner):
         """The newest version of each (type, id) as this transaction sees it; None for one never stored."""
         return _newest(self._connection, keys)
 
+    def imports(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], FileImport]:
+        """What loads last imported for these (type, id), as this transaction sees it."""
+        return _imports(self._connection, keys)
+
+    def record_imports(self, records: Sequence[FileImport]) -> None:
+        """Remember what this load imported, in its transaction: with the versions it wrote, or without any."""
+        if not records:
+            return
+        keys = [(r.resource_type, r.resource_id) for r in records]
+        for start in range(0, len(keys), 500):
+            self._connection.execute(delete(file_import).where(
+                tuple_(file_import.c.resource_type, file_import.c.resource_id).in_(keys[start:start + 500])))
+        self._connection.execute(insert(file_import), [
+            {"resource_type": r.resource_type, "resource_id": r.resource_id, "digest": r.digest,
+             "version_id": r.version_id, "source": r.source, "txn": self.txn} for r in records])
+
     def search(self, query: SearchQuery) -> Page:
         """Search as this transaction sees the store (for conditional create)."""
         return _search(self._connection, query)
@@ -434,6 +481,19 @@ class Writer(Planner):
         return version
 
 
+class Snapshot:
+    """Reads on one connection (``Store.reading_snapshot``)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def newest(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredVersion | None]:
+        return _newest(self._connection, keys)
+
+    def imports(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], FileImport]:
+        return _imports(self._connection, keys)
+
+
 class Store:
     """A versioned FHIR resource store on one database."""
 
@@ -518,6 +578,24 @@ class Store:
         """A connection for reads: no BEGIN or COMMIT on PostgreSQL (see ``engine.reading``)."""
         with self._reader.connect() as connection:
             yield connection
+
+    @contextmanager
+    def reading_snapshot(self) -> Iterator["Snapshot"]:
+        """Reads that a write will make again in its turn: decided here first, without taking the lock."""
+        with self._reading() as connection:
+            yield Snapshot(connection)
+
+    def read_latest(self, resource_type: str, resource_id: str) -> StoredVersion | None:
+        """The newest version, deleted or not; None for a resource never stored."""
+        with self._reading() as connection:
+            return _latest(connection, resource_type, resource_id)
+
+    def imports(self, resource_type: str) -> dict[str, FileImport]:
+        """What loads last imported for every resource of a type, by id (for export)."""
+        with self._reading() as connection:
+            rows = connection.execute(select(file_import).where(file_import.c.resource_type == resource_type)).all()
+        return {row.resource_id: FileImport(row.resource_type, row.resource_id, row.digest, row.version_id,
+                                            row.source) for row in rows}
 
     def last_change(self) -> int:
         """The number of the latest write transaction: it grows with every change, through any door, so a
