@@ -131,7 +131,8 @@ def test_fhir_requests_are_answered_as_the_mounted_app_answers_them(apps, root_p
     pathway = minimal_pathway()
     created = _ask(app, "POST", "/fhir/PlanDefinition", root_path, json=pathway, headers=bearer())
     assert created.status_code == 201
-    assert created.headers["location"].startswith(f"http://testserver{root_path}/fhir/PlanDefinition/")
+    # Links name the server's own address (none in this transport: localhost), never the Host header (testserver).
+    assert created.headers["location"].startswith(f"http://localhost{root_path}/fhir/PlanDefinition/")
     identifier = created.json()["id"]
     requests = [("GET", f"/fhir/PlanDefinition/{identifier}", {}),
                 ("GET", f"/fhir/PlanDefinition/{identifier}?_format=xml&_pretty=true", {}),

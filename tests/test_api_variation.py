@@ -10,9 +10,9 @@ import pytest
 from fhir.resources.R4B.parameters import Parameters
 
 from service import fhirformat, fhirpatch
+from service.application.loading import store_files
 from service.security.settings import RequestLimits
 from service.store import Store
-from service.application.loading import store_files
 
 from .conftest import GUIDELINES, PATHWAYS
 from .stores import BACKENDS, TEST_SECURITY, ServerThread, database

@@ -118,12 +118,12 @@ def test_export_writes_files_that_load_back_to_the_same_content(database_url: st
     out = tmp_path / "exported"
     result = run("export", str(out), "--database", database_url, "--format", "json")
     assert result.exit_code == 0
+    # Each resource goes back to the file it was loaded from, in that file's format.
     files = {Path(item["file"]).relative_to(out).as_posix() for item in json.loads(result.output)["files"]}
-    assert files == {f"pathways/gastroenterology/{TOPIC}/rhq-test.json",
-                     f"pathways/gastroenterology/{TOPIC}/rff-test.json",
-                     "guidelines/gastroenterology/guideline-test.json"}
-    exported = fhirformat.parse_json((out / f"pathways/gastroenterology/{TOPIC}/rhq-test.json").read_bytes())
+    assert files == {f"pathways/{TOPIC}/RHQ.json", f"pathways/{TOPIC}/RFF.xml", f"guidelines/{TOPIC}.json"}
+    exported = fhirformat.parse_json((out / f"pathways/{TOPIC}/RHQ.json").read_bytes())
     assert "versionId" not in exported["meta"] and exported == minimal_pathway()
+    assert fhirformat.parse_xml((out / f"pathways/{TOPIC}/RFF.xml").read_bytes())["id"] == "rff-test"
 
     code, reloaded = load_json(database_url, out / "pathways", out / "guidelines")
     assert code == 0 and {change for _v, change in changes(reloaded).values()} == {"unchanged"}

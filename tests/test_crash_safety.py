@@ -28,10 +28,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from service.application.loading import BATCH
 from service.store import Store
 from service.store.engine import make_engine
 from service.store.schema import resource_version
-from service.application.loading import BATCH
 
 from .conftest import minimal_pathway, write_json
 from .stores import BACKENDS, bearer, database, serve_subprocess

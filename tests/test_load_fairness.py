@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 
 from benchmarks import generate
 from service import loader
+from service.application.loading import Change, store_files
 from service.store import Store, parse_search
 from service.store.content import fingerprint
 from service.store.schema import resource_version
-from service.application.loading import Change, store_files
 
 from .conftest import GUIDELINES, PATHWAYS, minimal_pathway
 from .stores import ServerThread, bearer, database_url  # noqa: F401  (fixture)
@@ -159,7 +159,7 @@ def test_a_file_slow_to_parse_holds_up_no_write(store: Store, monkeypatch: pytes
         return load_file(path)
 
     monkeypatch.setattr(loader, "load_file", slow)
-    monkeypatch.setattr("service.store.transfer.BATCH", 1)  # write each folder as it is read
+    monkeypatch.setattr("service.application.loading.BATCH", 1)  # write each folder as it is read
     reports = []
     loading = threading.Thread(target=lambda: reports.append(store_files(store, [PATHWAYS, GUIDELINES])))
     loading.start()

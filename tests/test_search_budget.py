@@ -2,6 +2,7 @@
 length, form bytes) a clear 4xx before any SQL, just under it a correct answer, and a statement
 past the statement timeout cancelled (503) with the store and the server still serving."""
 
+import dataclasses
 import random
 import threading
 import time
@@ -216,8 +217,9 @@ def test_writes_are_not_timed(timed: Store) -> None:
 
 
 def test_the_server_serves_while_a_slow_search_is_cancelled(filled: str) -> None:
-    with ServerThread(filled) as server, httpx.Client(base_url=server.base, timeout=60, headers=bearer()) as client:
-        time_statements(server.store.engine, 100, "HARMONISE_STATEMENT_TIMEOUT_MS")
+    security = dataclasses.replace(TEST_SECURITY, limits=RequestLimits(statement_timeout_ms=100))
+    with (ServerThread(filled, security=security) as server,
+          httpx.Client(base_url=server.base, timeout=60, headers=bearer()) as client):
         answers: list[httpx.Response] = []
         sent = threading.Event()
 

@@ -346,6 +346,9 @@ class _Loading:
                 imported.append(FileImport(resource_type, resource_id, digest, -1, source))  # version filled in
                 continue
             assert latest is not None
+            # Files of earlier versions are the resource's history, written only when it was new.
+            items.extend(LoadedItem(latest.reference, latest.version_id, Change.HISTORY, where)
+                         for _content, where in versions[:-1])
             change = {_Decision.SKIP: Change.UNCHANGED, _Decision.RECORD: Change.UNCHANGED,
                       _Decision.CONFLICT: Change.CONFLICT, _Decision.KEEP: Change.KEPT}[decision]
             items.append(LoadedItem(latest.reference, latest.version_id, change, location))
