@@ -37,9 +37,8 @@ from .outcomes import FhirError, busy, error, outcome, store_error
 log = logging.getLogger(__name__)
 
 FHIR_PATH = "/fhir"
+#: The checkout the site is built in (its mkdocs.yml and docs/).
 REPOSITORY = Path(__file__).resolve().parents[2]
-#: The MkDocs configuration the site is built with (the repository's).
-CONFIG_FILE = REPOSITORY / "mkdocs.yml"
 #: A published site folder for ``app_from_environment`` to serve; unset: the live site from the store.
 SITE_VARIABLE = "HARMONISE_SITE"
 _FHIR_PREFIX = f"{FHIR_PATH}/"
@@ -201,12 +200,12 @@ def create_app(database_url: str, security: SecuritySettings | None = None, site
     if live_site:
         from ..site.live import LiveSite  # MkDocs, only for the process that builds the site
 
-        live = LiveSite(database_url, CONFIG_FILE, REPOSITORY, serve=_SiteFiles)
+        live = LiveSite(database_url, REPOSITORY, serve=_SiteFiles)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if live is not None:
-            await asyncio.to_thread(live.start)
+            live.start()
         yield
         if live is not None:
             await asyncio.to_thread(live.stop)
