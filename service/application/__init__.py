@@ -4,6 +4,7 @@
 - ``comparing``: the variation report and consensus proposals.
 - ``monitoring``: early-warning signals.
 - ``loading``: folders into the store and back out, never undoing a newer write.
+- ``activity``: monthly activity into the store as MeasureReports.
 
 The layers below (``variation``, ``monitoring``, ``store``, ``loader``) know nothing of each other's
 callers; docs/architecture.md draws the picture.

@@ -8,9 +8,9 @@ import typer
 from rich.table import Table
 
 from .. import application
+from ..application.activity import import_activity as store_activity
 from ..monitoring.activity import parse_csv, read_measures
 from ..monitoring.signals import topic_title
-from ..monitoring.stored import import_activity as store_activity
 from ..problems import Problem
 from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, default_folder, out, print_json
 from .compare import AsOfOption, as_of_date
