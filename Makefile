@@ -3,7 +3,7 @@
 #               print the variation report and the signals, build the site, serve API and site
 #   make test   install, then run every test (this is what .ci/run runs)
 #   make bench  install, then run the benchmarks of docs/performance.md (about 15 minutes)
-#   make lint   install, then ruff (service, tests, benchmarks) and mypy (service)
+#   make lint   install, then the layer contracts (import-linter), ruff and mypy
 
 PYTHON ?= python3
 VENV   := .venv
@@ -41,5 +41,6 @@ bench: install
 
 lint: install
 	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/lint-imports
 	$(BIN)/ruff check service tests benchmarks
 	$(BIN)/mypy service

@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from . import conventions as c
 from .conventions import TRUSTS
 from .fhirformat import JsonDict
-from .loader import check_resource as fhir_problems
 from .problems import Problem, error
 
 REGISTER_FILE = "variation-register.yaml"
@@ -197,11 +196,8 @@ def register_yaml(entries: list[RegisterEntry]) -> str:
     return header + yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=100)
 
 
-def check_resource(resource: JsonDict) -> list[Problem]:
-    """Why a Basic cannot be stored as a register entry: FHIR validity, then the profile's fields."""
-    problems = fhir_problems(resource)
-    if problems:
-        return problems
+def entry_problems(resource: JsonDict) -> list[Problem]:
+    """Why a valid FHIR Basic cannot be stored as a register entry (its profile, its fields), or nothing."""
     if not is_register_entry(resource):
         return [error(f"this server holds Basic resources only as register entries, with the profile "
                       f"{c.WARRANTED_VARIATION_PROFILE} in meta.profile", "Basic.meta.profile", rule="register")]

@@ -196,6 +196,11 @@ def check_plan_definition(resource: JsonDict) -> list[Problem]:
     return loader.check_plan_definition(resource)[2]
 
 
+def check_register_entry(resource: JsonDict) -> list[Problem]:
+    """FHIR validity, then the warranted-variation profile's fields (``register.entry_problems``)."""
+    return loader.check_resource(resource) or register.entry_problems(resource)
+
+
 @dataclass(frozen=True)
 class ResourceSupport:
     type: str
@@ -267,7 +272,7 @@ RESOURCES: Final[dict[str, ResourceSupport]] = {
         type="Basic",
         interactions=frozenset(Interaction),
         profiles=(c.WARRANTED_VARIATION_PROFILE,),
-        checker=register.check_resource,
+        checker=check_register_entry,
         documentation="The register of warranted variation: one Basic per entry (profile warranted-variation; "
         "subject = the trust, the topic, step, dimension, rationale and review date as extensions, created = "
         "the day it was agreed, author = who agreed it). $compare, harmonise compare and the site judge "
