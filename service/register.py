@@ -12,7 +12,6 @@ the file form that ``harmonise load`` imports and ``harmonise export`` writes.
 
 import hashlib
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,17 +22,9 @@ from . import conventions as c
 from .conventions import TRUSTS
 from .fhirformat import JsonDict
 from .problems import Problem, error
+from .variation.dimension import Dimension
 
 REGISTER_FILE = "variation-register.yaml"
-
-
-class Dimension(StrEnum):
-    PRESENCE = "presence"
-    TIMING = "timing"
-    COUNT = "count"
-    MODE = "mode"
-    PARTICIPANT = "participant"
-    CONDITION = "condition"
 
 
 class RegisterEntry(BaseModel):

@@ -47,7 +47,7 @@ def pair_steps(previous: Pathway, current: Pathway) -> tuple[list[tuple[_Step, _
     paired_new = {id(n) for _, n in pairs}
     old_left = [o for o in old if id(o) not in paired_old]
     new_left = [n for n in new if id(n) not in paired_new]
-    matches = align([o.reference.points[0] for o in old_left], [n.reference.points[0] for n in new_left])
+    matches = align([o.reference.occasions[0] for o in old_left], [n.reference.occasions[0] for n in new_left])
     pairs += [(old_left[i], new_left[j]) for i, j in matches]
     matched_old = {i for i, _ in matches}
     matched_new = {j for _, j in matches}

@@ -1,20 +1,26 @@
-"""Matching one pathway's step occurrences to a reference's, by meaning.
+"""The cost of pairing two step occasions, and the optimal matching of two lists of them.
 
-Each side is a list of ``Point``s: one per occurrence of a step (a clinic repeated four times is
-four points). The match is an optimal assignment (Hungarian method, scipy's
-``linear_sum_assignment``) minimising the total cost below; it never looks at action order, ids or
-canonical URLs, so trusts that write their own ids and order still line up.
+Each side is a list of ``Occasion``s: one per occurrence of a step (a clinic repeated four times is
+four occasions; a step due somewhere in a window is one occasion spanning the window). The match
+is an optimal assignment (Hungarian method, scipy's ``linear_sum_assignment``) minimising the
+total cost below; it never looks at action order, ids or canonical URLs, so trusts that write
+their own ids and order still line up.
 
-Cost of pairing a point with a reference point (docs/comparison.md has the reasoning):
+Cost of pairing an occasion with a reference occasion (docs/comparison.md has the reasoning):
 
 - different step kind: not allowed (a wound check is never a follow-up review);
-- timing: ``|ln((1 + day) / (1 + ref))|``, where ``ref`` is the nearest day of the reference's
-  window (zero inside it). A 6-week clinic against an 8-week review costs 0.28; more than 2.5
-  times apart (``MAX_TIMING_COST``) is not allowed;
+- timing: the distance between the two intervals of days on a log scale, ``|ln((1 + a) / (1 + b))|``
+  where ``a`` and ``b`` are the nearest days of the two (zero when they overlap). A 6-week clinic
+  against an 8-week review costs 0.28; more than 2.5 times apart (``MAX_TIMING_COST``) is not
+  allowed; a timing that is not statically comparable costs ``UNKNOWN_TIMING_COST``;
 - different contact mode: ``MODE_COST`` between two scheduled modes (face to face, telephone,
   video), ``UNSCHEDULED_MODE_COST`` when one side is patient-initiated or no contact, a larger
   change for the patient; no shared participant role: ``ROLE_COST``;
-- an occurrence left unmatched, on either side: ``UNMATCHED_COST``.
+- an occasion left unmatched, on either side: ``UNMATCHED_COST``.
+
+``Aligner`` computes these costs for every occasion of every trust of a topic at once (one numpy
+column per reference occasion); tests/test_alignment.py holds it to the same rule written pair by
+pair.
 """
 
 import bisect
@@ -34,20 +40,27 @@ UNSCHEDULED_MODE_COST = 0.9
 ROLE_COST = 0.2
 UNKNOWN_TIMING_COST = 0.5
 UNMATCHED_COST = 1.0
-_FORBIDDEN = 1e6
+FORBIDDEN = 1e6
 
 
-class Point(NamedTuple):
-    """One occurrence of a step, as the alignment sees it (a named tuple: made and hashed by the thousand)."""
+class Occasion(NamedTuple):
+    """One occasion on which a step is due, as alignment sees it: what, how, by whom and when.
+
+    A named tuple: made and hashed by the thousand (it keys the cost columns).
+    """
 
     kind: str | None
     mode: str | None
     roles: frozenset[str]
-    #: Nominal day; None when the timing is not statically comparable.
+    #: The nominal day (a window's middle), which only orders occasions; None when not comparable.
     day: int | None
-    #: The window the reference allows (equal to ``day`` for a single day).
-    earliest: float | None = None
-    latest: float | None = None
+    #: First and last day of the window (both ``day`` for a single day); 0 when not comparable.
+    earliest: float
+    latest: float
+
+    @property
+    def is_window(self) -> bool:
+        return self.earliest != self.latest
 
     def sort_key(self) -> tuple:
         return (
@@ -55,83 +68,76 @@ class Point(NamedTuple):
             self.kind or "",
             self.mode or "",
             tuple(sorted(self.roles)),
+            self.earliest,
+            self.latest,
         )
 
 
-def timing_cost(point: Point, reference: Point) -> float:
-    if point.day is None or reference.day is None:
-        return UNKNOWN_TIMING_COST
-    low = reference.earliest if reference.earliest is not None else reference.day
-    high = reference.latest if reference.latest is not None else reference.day
-    nearest = min(max(point.day, low), high)
-    return abs(math.log((1 + point.day) / (1 + nearest)))
+def undated(kind: str | None, mode: str | None, roles: frozenset[str]) -> Occasion:
+    """The occasion of a step whose timing is not statically comparable."""
+    return Occasion(kind, mode, roles, None, 0.0, 0.0)
 
 
-def pair_cost(point: Point, reference: Point) -> float:
-    if point.kind != reference.kind:
-        return _FORBIDDEN
-    timing = timing_cost(point, reference)
-    if timing > MAX_TIMING_COST:
-        return _FORBIDDEN
-    cost = timing
-    if point.mode != reference.mode:
-        both_scheduled = point.mode in SCHEDULED_CONTACT_MODES and reference.mode in SCHEDULED_CONTACT_MODES
-        cost += MODE_COST if both_scheduled else UNSCHEDULED_MODE_COST
-    if point.roles and reference.roles and not point.roles & reference.roles:
-        cost += ROLE_COST
-    return cost
+def reach_outside(occasion: Occasion, reference: Occasion) -> float:
+    """How far ``occasion``'s days reach outside ``reference``'s, on the timing cost's log scale.
+
+    Each side counts: starting before the reference's first day, and ending after its last day.
+    Zero when the occasion is inside the reference; for a single day it is the timing cost.
+    """
+    low, high, first, last = occasion.earliest, occasion.latest, reference.earliest, reference.latest
+    before = math.log((1 + first) / (1 + low)) if low < first else 0.0
+    after = math.log((1 + high) / (1 + last)) if high > last else 0.0
+    return before + after
 
 
-def align(points: Sequence[Point], reference: Sequence[Point]) -> list[tuple[int, int]]:
-    """The optimal matching as (index in points, index in reference) pairs, sorted.
+def align(occasions: Sequence[Occasion], reference: Sequence[Occasion]) -> list[tuple[int, int]]:
+    """The optimal matching as (index in occasions, index in reference) pairs, sorted.
 
-    Unmatched indices are simply absent. The result depends only on the points' content, not on
+    Unmatched indices are simply absent. The result depends only on the occasions' content, not on
     their order: both sides are put in a canonical order before solving.
     """
-    if not points or not reference:
+    if not occasions or not reference:
         return []
-    order_p = sorted(range(len(points)), key=lambda i: points[i].sort_key())
-    aligner = Aligner([points[i] for i in order_p])
-    pairs = aligner.align(slice(0, len(points)), Reference(aligner, reference))
-    return sorted((order_p[i], j) for i, j in pairs)
+    aligner, (rows,) = aligner_for([occasions])
+    return aligner.align(rows, Columns(aligner, reference))
 
 
 # --- the same matching, for many lists at once ------------------------------------------------------
 
 
 class Aligner:
-    """``align`` for many lists of points against shared references, with the costs computed once.
+    """``align`` for many lists of occasions against shared references, with the costs computed once.
 
-    A comparison aligns every trust's occurrences with the same reference steps (and the consensus
-    with the same representatives), so the cost of each point against each reference point is
-    computed for all points of all trusts at once: one numpy *column* per reference point, with
-    exactly the arithmetic of ``pair_cost`` (the logarithms by ``math.log``), so every matrix
-    handed to the solver, and so every matching, is the one ``align`` builds pair by pair.
+    A comparison aligns every trust's occasions with the same reference steps (and the consensus
+    with the same representatives), so the cost of each occasion against each reference occasion
+    is computed for all occasions of all trusts at once: one numpy *column* per reference occasion
+    (the logarithms by ``math.log``, so that equal inputs give equal costs, whichever list they are in).
 
-    The rows are the points in the order given; each list aligned is a range (or array) of rows
-    already in ``Point.sort_key`` order, as ``reference.occurrences`` returns them.
+    The rows are the occasions in the order given; each list aligned is a range (or array) of rows
+    already in ``Occasion.sort_key`` order, as ``reference.occurrences`` returns them.
     """
 
-    def __init__(self, points: Sequence[Point]) -> None:
-        self.points = points
-        size = len(points)
+    def __init__(self, occasions: Sequence[Occasion]) -> None:
+        self.occasions = occasions
+        size = len(occasions)
         self._kinds: dict[str | None, int] = {}
         self._modes: dict[str | None, int] = {}
         self._roles: dict[str, int] = {}
-        self.kind = np.fromiter((self._kinds.setdefault(p.kind, len(self._kinds)) for p in points), np.int64, size)
-        self.mode = np.fromiter((self._modes.setdefault(p.mode, len(self._modes)) for p in points), np.int64, size)
-        self.scheduled = np.fromiter((p.mode in SCHEDULED_CONTACT_MODES for p in points), bool, size)
-        self.known = np.fromiter((p.day is not None for p in points), bool, size)
-        self.day = np.fromiter((p.day if p.day is not None else 0 for p in points), np.float64, size)
-        self.has_roles = np.fromiter((bool(p.roles) for p in points), bool, size)
-        for point in points:
-            for role in point.roles:
+        self.kind = np.fromiter((self._kinds.setdefault(o.kind, len(self._kinds)) for o in occasions), np.int64, size)
+        self.mode = np.fromiter((self._modes.setdefault(o.mode, len(self._modes)) for o in occasions), np.int64, size)
+        self.scheduled = np.fromiter((o.mode in SCHEDULED_CONTACT_MODES for o in occasions), bool, size)
+        self.known = np.fromiter((o.day is not None for o in occasions), bool, size)
+        self.earliest = np.fromiter((o.earliest for o in occasions), np.float64, size)
+        self.latest = np.fromiter((o.latest for o in occasions), np.float64, size)
+        self.has_roles = np.fromiter((bool(o.roles) for o in occasions), bool, size)
+        for occasion in occasions:
+            for role in occasion.roles:
                 self._roles.setdefault(role, len(self._roles))
         #: Roles as bits of an int64 while they fit; beyond that, sets (slower, same answer).
         self._role_bits = len(self._roles) <= 62
         if self._role_bits:
-            self.roles = np.fromiter((self._bits(p.roles) for p in points), np.int64, size)
-        self._columns: dict[Point, np.ndarray] = {}
+            self.roles = np.fromiter((self._bits(o.roles) for o in occasions), np.int64, size)
+        self._columns: dict[Occasion, np.ndarray] = {}
 
     def _bits(self, roles: frozenset[str]) -> int:
         bits = 0
@@ -141,30 +147,28 @@ class Aligner:
                 bits |= 1 << index
         return bits
 
-    def column(self, reference: Point) -> np.ndarray:
-        """``pair_cost(point, reference)`` for every point (read-only, cached)."""
+    def column(self, reference: Occasion) -> np.ndarray:
+        """The cost of pairing every occasion with ``reference`` (read-only, cached)."""
         found = self._columns.get(reference)
         if found is None:
             found = self._columns[reference] = self._column(reference)
             found.flags.writeable = False
         return found
 
-    def _column(self, reference: Point) -> np.ndarray:
-        size = len(self.points)
+    def _column(self, reference: Occasion) -> np.ndarray:
+        size = len(self.occasions)
         same_kind = self.kind == self._kinds.get(reference.kind, -1)
         timing = np.full(size, UNKNOWN_TIMING_COST)
         if reference.day is not None:
-            low = reference.earliest if reference.earliest is not None else reference.day
-            high = reference.latest if reference.latest is not None else reference.day
-            # Only where pair_cost computes it (same kind, both days known), so it fails where that would.
+            first, last = reference.earliest, reference.latest
             where = same_kind & self.known
             if where.any():
-                days = self.day[where]
-                nearest = np.minimum(np.maximum(days, low), high)
-                if (nearest == -1).any():
-                    raise ZeroDivisionError("float division by zero")
-                ratios = (1 + days) / (1 + nearest)
-                distinct, inverse = np.unique(ratios, return_inverse=True)
+                low, high = self.earliest[where], self.latest[where]
+                after, before = low > last, high < first
+                # The nearest days of the two intervals; equal (a ratio of 1, no cost) when they overlap.
+                near = np.where(after, low, np.where(before, high, 0.0))
+                far = np.where(after, last, np.where(before, first, 0.0))
+                distinct, inverse = np.unique((1 + near) / (1 + far), return_inverse=True)
                 logs = np.array([abs(math.log(ratio)) for ratio in distinct.tolist()])
                 timing[where] = logs[inverse]
         cost = timing + np.where(
@@ -176,27 +180,24 @@ class Aligner:
             if self._role_bits:
                 disjoint = (self.roles & self._bits(reference.roles)) == 0
             else:
-                disjoint = np.fromiter((not p.roles & reference.roles for p in self.points), bool, size)
+                disjoint = np.fromiter((not o.roles & reference.roles for o in self.occasions), bool, size)
             cost = cost + np.where(self.has_roles & disjoint, ROLE_COST, 0.0)
-        return np.where(~same_kind | (timing > MAX_TIMING_COST), _FORBIDDEN, cost)
+        return np.where(~same_kind | (timing > MAX_TIMING_COST), FORBIDDEN, cost)
 
-    def align(self, rows: slice | np.ndarray, reference: "Reference",
-              back: Sequence[int] | None = None) -> list[tuple[int, int]]:
-        """``align`` of the points at ``rows`` (in sort order) with ``reference``: (position in rows, index) pairs.
-
-        ``back`` maps a position in ``rows`` to the index the caller knows the point by, when the
-        caller's list was not in sort order (see ``stack``).
-        """
-        pairs = self._align(rows, reference)
+    def align(self, rows: "Rows", reference: "Columns") -> list[tuple[int, int]]:
+        """``align`` of the occasions at ``rows`` with ``reference``: (index in the list, index in reference) pairs."""
+        where, back = rows
+        pairs = self._align(where, reference)
         return sorted((back[i], j) for i, j in pairs) if back is not None else pairs
 
-    def _align(self, rows: slice | np.ndarray, reference: "Reference") -> list[tuple[int, int]]:
-        m = len(reference.points)
+    def _align(self, where: slice | np.ndarray, reference: "Columns") -> list[tuple[int, int]]:
+        m = len(reference.occasions)
         if not m:
             return []
         order = reference.order
         # The rows' costs, columns in sort order (order only names appended columns).
-        costs = reference.columns[rows][:, order] if isinstance(rows, slice) else reference.columns[np.ix_(rows, order)]
+        columns = reference.columns
+        costs = columns[where][:, order] if isinstance(where, slice) else columns[np.ix_(where, order)]
         n = len(costs)
         if not n:
             return []
@@ -209,7 +210,7 @@ class Aligner:
         cols = linear_sum_assignment(cost)[1][:n].tolist()  # rows come back as 0 .. n+m-1
         to_index = reference.order_list
         # Already sorted: positions ascend, and each is paired once.
-        return [(a, to_index[b]) for a, b in enumerate(cols) if b < m and costs.item(a, b) < _FORBIDDEN]
+        return [(a, to_index[b]) for a, b in enumerate(cols) if b < m and costs.item(a, b) < FORBIDDEN]
 
 
 #: Matrices up to this size are kept once made (at most 32 KB each).
@@ -226,60 +227,60 @@ def _padded(n: int, m: int) -> np.ndarray:
 def _pad(n: int, m: int) -> np.ndarray:
     """The matrix ``align`` solves, around an n x m block of pair costs (filled in by the caller).
 
-    A point may be left unmatched (its own column of dummies), so may a reference point (its own
-    row); the dummies pair with each other at no cost. Every other cell is forbidden.
+    An occasion may be left unmatched (its own column of dummies), so may a reference occasion (its
+    own row); the dummies pair with each other at no cost. Every other cell is forbidden.
     """
     size = n + m
-    cost = np.full((size, size), _FORBIDDEN)
+    cost = np.full((size, size), FORBIDDEN)
     diagonal = np.arange(max(n, m))
-    cost[diagonal[:n], m + diagonal[:n]] = UNMATCHED_COST  # point left unmatched
-    cost[n + diagonal[:m], diagonal[:m]] = UNMATCHED_COST  # reference point left unmatched
+    cost[diagonal[:n], m + diagonal[:n]] = UNMATCHED_COST  # occasion left unmatched
+    cost[n + diagonal[:m], diagonal[:m]] = UNMATCHED_COST  # reference occasion left unmatched
     cost[n:, m:] = 0.0
     return cost
 
 
-#: A list's rows in an ``Aligner`` (a range, or an array for a subset) and the map back to its indices.
-Span = tuple[slice | np.ndarray, list[int] | None]
+#: Where one list's occasions are in an ``Aligner``: their rows (a range, or an array for a subset),
+#: and the map from a position in those rows back to the list's own index (None: the same).
+Rows = tuple[slice | np.ndarray, list[int] | None]
 
 
-def stack(lists: Sequence[Sequence[Point]], presorted: bool = False) -> tuple[Aligner, list[Span]]:
-    """One ``Aligner`` for several lists of points, and where each list's points are in it.
+def aligner_for(lists: Sequence[Sequence[Occasion]], presorted: bool = False) -> tuple[Aligner, list[Rows]]:
+    """One ``Aligner`` for several lists of occasions, and where each list's occasions are in it.
 
-    Each list's points are put in sort order (a list already in it, like ``occurrences()``, is
-    kept as it is); a span is (its rows, the map back to the list's own indices or None).
-    ``presorted`` skips the check for callers that know.
+    Each list's occasions are put in sort order (a list already in it, like ``occurrences()``, is
+    kept as it is). ``presorted`` skips the check for callers that know.
     """
-    points: list[Point] = []
-    spans: list[Span] = []
+    occasions: list[Occasion] = []
+    rows: list[Rows] = []
     for items in lists:
         back = None
         if not presorted:
-            keys = [point.sort_key() for point in items]
+            keys = [occasion.sort_key() for occasion in items]
             if any(keys[k] > keys[k + 1] for k in range(len(keys) - 1)):
                 back = sorted(range(len(items)), key=keys.__getitem__)
-        spans.append((slice(len(points), len(points) + len(items)), back))
-        points.extend(items if back is None else [items[i] for i in back])
-    return Aligner(points), spans
+        rows.append((slice(len(occasions), len(occasions) + len(items)), back))
+        occasions.extend(items if back is None else [items[i] for i in back])
+    return Aligner(occasions), rows
 
 
-#: Cost of leaving one point and the single reference point both unmatched.
+#: Cost of leaving one occasion and the single reference occasion both unmatched.
 _BOTH_UNMATCHED = 2 * UNMATCHED_COST
 _CLEAR = 1e-9
 
 
 def could_pair(costs: np.ndarray) -> np.ndarray:
-    """Where a point could be paired with a single reference point: where ``single_match`` of a
+    """Where an occasion could be paired with a single reference occasion: where ``single_match`` of a
     list holding it could return anything but -1 (its cost is not above twice the unmatched cost)."""
     return costs < _BOTH_UNMATCHED + _CLEAR
 
 
 def single_match(costs: list[float]) -> int | None:
-    """``align`` against a single reference point, where it is certain without the solver.
+    """``align`` against a single reference occasion, where it is certain without the solver.
 
-    ``costs`` are the points' pair costs with it, in sort order. Pairing point ``a`` costs
-    ``costs[a]`` plus the others left unmatched; pairing none costs one more unmatched point: so
-    the cheapest point is paired when it is below twice the unmatched cost. Returns its position,
-    -1 for no pair, or None when a tie (or a near one) leaves the choice to the solver's order.
+    ``costs`` are the occasions' pair costs with it, in sort order. Pairing occasion ``a`` costs
+    ``costs[a]`` plus the others left unmatched; pairing none costs one more unmatched occasion: so
+    the cheapest is paired when it is below twice the unmatched cost. Returns its position, -1 for
+    no pair, or None when a tie (or a near one) leaves the choice to the solver's order.
     """
     lowest = min(costs)
     if abs(lowest - _BOTH_UNMATCHED) < _CLEAR:
@@ -292,38 +293,38 @@ def single_match(costs: list[float]) -> int | None:
     return best
 
 
-class Reference:
-    """Reference points for an ``Aligner``: their columns, and their ``sort_key`` order.
+class Columns:
+    """Reference occasions on an ``Aligner``: their cost columns, and their ``sort_key`` order.
 
-    Points can be appended (the consensus adds representatives as it goes); the order is kept as
+    Occasions can be appended (the consensus adds representatives as it goes); the order is kept as
     a stable sort would give it, so it is the order ``align`` would use.
     """
 
-    def __init__(self, aligner: Aligner, points: Sequence[Point] = ()) -> None:
+    def __init__(self, aligner: Aligner, occasions: Sequence[Occasion] = ()) -> None:
         self.aligner = aligner
-        self.points: list[Point] = []
+        self.occasions: list[Occasion] = []
         self._keys: list[tuple[tuple, int]] = []
         self._order: np.ndarray | None = None
         #: ``order`` as a list (set with it).
         self.order_list: list[int] = []
-        self._matrix = np.empty((len(aligner.points), max(4, len(points))))
-        for point in points:
-            self.append(point)
+        self._matrix = np.empty((len(aligner.occasions), max(4, len(occasions))))
+        for occasion in occasions:
+            self.append(occasion)
 
-    def append(self, point: Point) -> None:
-        index = len(self.points)
-        bisect.insort(self._keys, (point.sort_key(), index))
-        self.points.append(point)
+    def append(self, occasion: Occasion) -> None:
+        index = len(self.occasions)
+        bisect.insort(self._keys, (occasion.sort_key(), index))
+        self.occasions.append(occasion)
         if index == self._matrix.shape[1]:
             grown = np.empty((self._matrix.shape[0], 2 * index))
             grown[:, :index] = self._matrix
             self._matrix = grown
-        self._matrix[:, index] = self.aligner.column(point)
+        self._matrix[:, index] = self.aligner.column(occasion)
         self._order = None
 
     @property
     def order(self) -> np.ndarray:
-        """Indices of the points in sort order."""
+        """Indices of the occasions in sort order."""
         if self._order is None:
             self.order_list = [index for _key, index in self._keys]
             self._order = np.array(self.order_list, dtype=np.intp)
@@ -331,11 +332,11 @@ class Reference:
 
     @property
     def columns(self) -> np.ndarray:
-        """Costs of every aligner point (rows) against the reference points (columns, as appended),
-        with room for more columns at the end: index it with ``order``."""
+        """Costs of every aligner occasion (rows) against the reference occasions (columns, as
+        appended), with room for more columns at the end: index it with ``order``."""
         return self._matrix
 
     @property
     def matrix(self) -> np.ndarray:
-        """Costs of every aligner point (rows) against every reference point (columns, as appended)."""
-        return self._matrix[:, : len(self.points)]
+        """Costs of every aligner occasion (rows) against every reference occasion (columns, as appended)."""
+        return self._matrix[:, : len(self.occasions)]

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..register import Dimension
+from .dimension import Dimension
 
 
 class _Model(BaseModel):
@@ -69,21 +69,38 @@ class Score(_Model):
 
 
 class TimingSpread(_Model):
-    min: int
-    median: float
-    max: int
-    spread: int
+    """How the trusts' first occurrences of a step are spread: windows count by their edges."""
+
+    min: int = Field(description="The earliest day any trust's first occurrence may be (a window's first day).")
+    median: float = Field(description="The median of the trusts' nominal days (a window counts by its middle).")
+    max: int = Field(description="The latest day any trust's first occurrence may be (a window's last day).")
+    spread: int = Field(description="max - min, in days.")
 
 
 class Cell(_Model):
     """One trust's part in one aligned step."""
 
-    days: list[int]
+    days: list[int] = Field(
+        description="The nominal day of each occurrence, in order (a window's middle, which only orders "
+        "occurrences: the days the trust wrote are in windows and when)."
+    )
     modes: list[str]
     roles: list[str]
     sources: list[str]
     #: The most serious classification among this cell's differences; null when none.
     classification: Classification | None = None
+    windows: list[tuple[int, int]] | None = Field(
+        default=None,
+        description="When any occurrence is a window: the first and last day of each occurrence, as the "
+        "source gives them (equal for a single day), in the order of days; null when every occurrence is a "
+        "single day (then days are the days written).",
+    )
+    when: str = Field(default="", description='The timing in words, as written: "day 42", "days 0-14".')
+    not_comparable: str | None = Field(
+        default=None,
+        description="Why the timing cannot be compared without a patient (a CQL expression, a dynamicValue, "
+        "an age or a date), when it cannot; the timing is then neither a match nor a difference.",
+    )
 
 
 class AlignedStep(_Model):
@@ -101,6 +118,8 @@ class AlignedStep(_Model):
     reference_source: str | None
     cells: dict[str, Cell]
     timing: TimingSpread | None
+    #: Why the reference step's own timing is not statically comparable, when it is not.
+    not_comparable: str | None = None
 
 
 class TrustSummary(_Model):
@@ -113,7 +132,9 @@ class TrustSummary(_Model):
     contacts_by_mode: dict[str, int]
     #: Element paths of the steps counted in ``contacts``.
     contacts_sources: list[str]
-    length_days: int | None
+    length_days: int | None = Field(
+        description="The last day any step may be due: the end of a window, else the day."
+    )
     length_source: str | None
     missing_steps: list[str]
     extra_steps: list[str]
