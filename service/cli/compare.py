@@ -5,11 +5,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .. import application, fhirformat, terminology
 from ..problems import Problem
-from ..variation.report import Classification, TopicReport, VariationReport
+from ..variation.report import Cell, Classification, TopicReport, VariationReport
 from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out, print_json
 from .sources import FromGuidelinesOption, FromPathwaysOption, content_source, say_source
 
@@ -94,8 +95,16 @@ def compare(
     raise typer.Exit(1 if problems else 0)
 
 
-def _days(days: list[int]) -> str:
-    return ", ".join(str(d) for d in days) if days else "?"
+def _cell_text(cell: Cell) -> str:
+    """A matrix cell: its timing as written ("days 0-14"), then its classification; a timing that cannot
+    be compared says so and why, and is never called a match."""
+    if cell.classification:
+        text, style = LABELS[cell.classification]
+        label = f"\n[{style}]{text}[/{style}]"
+    else:
+        label = "" if cell.not_comparable else "\n[green]matches[/green]"
+    when = cell.when or (", ".join(str(d) for d in cell.days) if cell.days else "?")
+    return f"{escape(when)}{label}"
 
 
 def _window(window: tuple[float, float] | None) -> str:
@@ -171,8 +180,7 @@ def print_topic(report: TopicReport, whole: VariationReport) -> None:
                     else "-"
                 )
                 continue
-            text, style = LABELS[cell.classification] if cell.classification else ("matches", "green")
-            cells.append(f"{_days(cell.days)}\n[{style}]{text}[/{style}]")
+            cells.append(_cell_text(cell))
         matrix.add_row(label, spread, *cells)
     out.print(matrix)
 

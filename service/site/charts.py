@@ -75,7 +75,7 @@ CHART_WIDTH = 900.0
 NOTES_LEFT = 590.0
 
 
-def _panel_axis(step: AlignedStep, days: list[int]) -> svg.TimeAxis:
+def _panel_axis(step: AlignedStep, days: list[float]) -> svg.TimeAxis:
     values = list(days) + (list(step.window) if step.window else [])
     low, high = min(values), max(values)
     pad = max(1.0, (high - low) * 0.08)
@@ -86,15 +86,26 @@ def _note(cell: MatrixCell) -> str:
     """The row's days and the classification of their timing, in words."""
     if not cell.present:
         return f"{cell.days_text}: {cell.label}" if cell.label else cell.days_text
+    if cell.not_comparable:  # neither a match nor a difference in timing
+        return f"{cell.days_text}; {cell.label}" if cell.label else cell.days_text
     note = f"{cell.days_text}: {words.style(cell.timing).label}"
     return note + "; register entry expired" if cell.expired else note
 
 
 def _trust_row(axis: svg.TimeAxis, cell: MatrixCell, centre: float) -> list[str]:
-    """One trust in a step's panel: its code, a marker per day, and a note in words at the right."""
+    """One trust in a step's panel: its code, a marker per day or a bar per window, and a note in words.
+
+    A window is drawn as a bar from its first to its last day, with the classification's shape at
+    each end: never as a dot at its middle, a day the trust did not write.
+    """
     parts = [svg.text(MARGIN, centre + 5, cell.ods, weight="bold")]
     look = words.style(cell.timing)
-    parts += [svg.marker(look.shape, axis.x(day), centre, look.colour) for day in cell.days]
+    for low, high in () if cell.not_comparable else cell.windows:
+        if low == high:
+            parts.append(svg.marker(look.shape, axis.x(low), centre, look.colour))
+        else:
+            parts.append(svg.bar(axis.x(low), axis.x(high), centre, look.colour))
+            parts += [svg.marker(look.shape, axis.x(end), centre, look.colour, size=0.7) for end in (low, high)]
     lines = svg.wrap(_note(cell), CHART_WIDTH - NOTES_LEFT - MARGIN)
     if len(lines) == 1:
         return parts + [svg.text(NOTES_LEFT, centre + 5, lines[0], size=12, italic=not cell.present)]
@@ -116,7 +127,7 @@ def timing_chart(report: TopicReport, chart_id: str) -> str | None:
     y = 6.0
     for step in steps:
         cells = row(report, step)
-        axis = _panel_axis(step, [d for c in cells for d in c.days])
+        axis = _panel_axis(step, [d for c in cells for window in c.windows for d in window])
         window = f"{reference} window {words.days_range(*step.window)}" if step.window else f"no {reference} window"
         for line in svg.wrap(f"{step.title} ({window})", CHART_WIDTH - 2 * MARGIN):
             y += 18
@@ -133,9 +144,11 @@ def timing_chart(report: TopicReport, chart_id: str) -> str | None:
         y = bottom + 52
     description = (
         f"For each of the {len(steps)} steps, the shaded band is the {reference}'s window and each row is a trust; "
-        "each marker is a day on which that trust does the step; the note at the end of the row gives the days "
-        "and the classification of their timing (other differences are in the table). "
+        "each marker is a day on which that trust does the step, and a bar with a marker at each end is a window "
+        "of days the trust allows; the note at the end of the row gives the days as the trust wrote them and the "
+        "classification of their timing (other differences are in the table). "
         "Marker shapes give the timing's classification: circle for on the day or within tolerance, square for "
-        "warranted, triangle for unwarranted. "
+        "warranted, triangle for unwarranted. A timing that cannot be compared without a patient has no marker; "
+        "its note says why. "
         "Each step has its own scale in days. The same figures are in the variation table on this page.")
     return svg.figure(chart_id, CHART_WIDTH, y, f"When each trust does each step of {report.title}", description, body)

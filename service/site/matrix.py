@@ -8,7 +8,7 @@ so they cannot disagree.
 
 from dataclasses import dataclass
 
-from ..register import Dimension
+from ..variation.dimension import Dimension
 from ..variation.report import AlignedStep, Classification, Difference, TopicReport
 from . import words
 
@@ -28,19 +28,27 @@ class MatrixCell:
     expired: bool
     #: Element paths in the trust's pathway that this cell shows.
     sources: tuple[str, ...]
+    #: (first day, last day) of each occurrence, as written: a window is never shown as its middle.
+    windows: tuple[tuple[int, int], ...] = ()
+    #: Why the timing cannot be compared (with its element), when it cannot: never shown as a match.
+    not_comparable: str | None = None
 
     @property
     def days_text(self) -> str:
         if not self.present:
             return "not done"
-        if not self.days:
-            return "time not comparable"
-        return ("day " if len(self.days) == 1 else "days ") + ", ".join(str(d) for d in self.days)
+        if self.not_comparable:
+            return f"not comparable: {self.not_comparable}"
+        return words.occurrences(self.windows)
 
     @property
     def label(self) -> str:
-        """The classification in words, shown beside the colour; empty when there is nothing to judge."""
-        if not self.judged:
+        """The classification in words, shown beside the colour; empty when there is nothing to judge.
+
+        A cell whose timing is not comparable and has no other difference says nothing more: "matches"
+        would claim what cannot be known.
+        """
+        if not self.judged or (self.not_comparable and self.classification is None):
             return ""
         text = words.style(self.classification).label
         return text + " (register entry expired)" if self.expired else text
@@ -59,8 +67,9 @@ def cell(report: TopicReport, step: AlignedStep, ods: str) -> MatrixCell:
     expired = any(d.expired for d in differences)
     if found is not None:
         timing = next((d.classification for d in differences if d.dimension is Dimension.TIMING), None)
+        windows = tuple(found.windows) if found.windows else tuple((d, d) for d in found.days)
         return MatrixCell(ods, tuple(found.days), True, True, found.classification, timing, expired,
-                          tuple(found.sources))
+                          tuple(found.sources), windows, found.not_comparable)
     presence = next((d for d in differences if d.dimension is Dimension.PRESENCE), None)
     if presence is None:
         return MatrixCell(ods, (), False, False, None, None, False, ())

@@ -46,14 +46,23 @@ def wrap(content: str, width: float) -> list[str]:
     return lines + [current] if current else lines
 
 
-def marker(shape: str, x: float, y: float, colour: str) -> str:
+def marker(shape: str, x: float, y: float, colour: str, size: float = 1.0) -> str:
     """A circle, square or triangle: the shape says the classification as well as the colour does."""
     if shape == "square":
-        return f'<rect x="{num(x - 6)}" y="{num(y - 6)}" width="12" height="12" fill="{colour}"/>'
+        half = 6 * size
+        return (f'<rect x="{num(x - half)}" y="{num(y - half)}" width="{num(2 * half)}" height="{num(2 * half)}" '
+                f'fill="{colour}"/>')
     if shape == "triangle":
-        points = f"{num(x)},{num(y - 7.5)} {num(x + 7.5)},{num(y + 6)} {num(x - 7.5)},{num(y + 6)}"
+        tip, side, base = 7.5 * size, 7.5 * size, 6 * size
+        points = f"{num(x)},{num(y - tip)} {num(x + side)},{num(y + base)} {num(x - side)},{num(y + base)}"
         return f'<polygon points="{points}" fill="{colour}"/>'
-    return f'<circle cx="{num(x)}" cy="{num(y)}" r="6.5" fill="{colour}"/>'
+    return f'<circle cx="{num(x)}" cy="{num(y)}" r="{num(6.5 * size)}" fill="{colour}"/>'
+
+
+def bar(x0: float, x1: float, y: float, colour: str) -> str:
+    """A window of days: a bar from its first day to its last, centred on ``y``."""
+    return (f'<rect class="hm-window" x="{num(x0)}" y="{num(y - 4)}" width="{num(max(x1 - x0, 2))}" height="8" '
+            f'rx="2" fill="{colour}" fill-opacity="0.55" stroke="{colour}"/>')
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,15 @@ def days_range(low: float, high: float) -> str:
     return f"day {low:g}" if low == high else f"days {low:g}\u2013{high:g}"
 
 
+def occurrences(windows: tuple[tuple[int, int], ...] | list[tuple[int, int]]) -> str:
+    """A trust's days as written: "day 42", "days 91, 152", a window as "days 0\u201314" (never its middle)."""
+    if not windows:
+        return "time not comparable"
+    if len(windows) == 1:
+        return days_range(*windows[0])
+    return "days " + ", ".join(f"{low}" if low == high else f"{low}\u2013{high}" for low, high in windows)
+
+
 def index_event(code: str | None) -> str:
     """``date-of-discharge`` -> "the date of discharge"."""
     return "the " + code.replace("-", " ") if code else "the start of the pathway"
