@@ -209,6 +209,22 @@ def test_variation_matrix_cells_have_the_classification_in_words(site: Path) -> 
     assert "hm-unwarranted" in cell.get("class")
 
 
+def test_variation_matrix_shows_a_window_as_written_not_its_middle(site: Path) -> None:
+    document = page(site, "variation/tonsillectomy-follow-up.html")
+    matrix = table_rows(document, "Steps of the guideline (rows) by trust (columns)")
+    header = [text(th) for th in document.xpath("//table[contains(@class,'hm-matrix')]/thead/tr/th")]
+    access = dict(zip(header[1:], next(v for k, v in matrix.items() if k.startswith("Open access"))))
+    # RCU, RFR, RP5 and RXF give open access for days 0-14 (timingRange), the guideline's window;
+    # RFF and RFS write day 0 (timingDuration). Before #14 the windows showed as "day 7".
+    assert access["RCU"] == "days 0\u201314 matches"
+    assert access["RFF"] == "day 0 within tolerance"
+    assert not any("day 7" in cell for cell in access.values())
+    # The chart draws each window as a bar (four trusts' open access), with its days as written in the note.
+    svg = document.xpath("//svg[contains(@class,'hm-chart')]")[0]
+    assert len(svg.xpath(".//*[local-name()='rect'][@class='hm-window']")) >= 4
+    assert "days 0\u201314: matches" in [text(t) for t in svg.iter("text")]
+
+
 def test_variation_page_lists_differences_with_register_rationale_dates_and_sources(site: Path) -> None:
     document = text(page(site, "variation/tonsillectomy-follow-up.html"))
     assert "Tertiary centre operating on children with complex obstructive sleep apnoea" in document
