@@ -23,6 +23,8 @@ VARIATION_STEP_EXTENSION: Final = f"{BASE}/StructureDefinition/variation-step"
 VARIATION_DIMENSION_EXTENSION: Final = f"{BASE}/StructureDefinition/variation-dimension"
 VARIATION_RATIONALE_EXTENSION: Final = f"{BASE}/StructureDefinition/variation-rationale"
 VARIATION_REVIEW_BY_EXTENSION: Final = f"{BASE}/StructureDefinition/variation-review-by"
+#: An ended entry: when (``date``) and why (``reason``), as sub-extensions.
+VARIATION_RETIRED_EXTENSION: Final = f"{BASE}/StructureDefinition/variation-retired"
 
 PATHWAY_TOPIC_SYSTEM: Final = f"{BASE}/CodeSystem/pathway-topic"
 HOSTED_NETWORK_SYSTEM: Final = f"{BASE}/CodeSystem/hosted-network"

@@ -39,6 +39,10 @@ class RegisterEntry(BaseModel):
     agreed_by: str
     agreed_on: date
     review_by: date
+    #: Set when the network ended the entry (``harmonise register retire``): it warrants nothing from then
+    #: on, and is kept, with why, as the record of what was once agreed.
+    retired_on: date | None = None
+    retired_because: str | None = None
 
     @field_validator("trust")
     @classmethod
@@ -54,7 +58,8 @@ class RegisterEntry(BaseModel):
 
     def covers(self, trust: str, topic: str, step: str | None, dimension: Dimension) -> bool:
         return (
-            self.trust == trust
+            self.retired_on is None
+            and self.trust == trust
             and self.topic == topic
             and self.dimension == dimension
             and self.step in ("", step or "")
@@ -94,8 +99,10 @@ def read_register(guidelines: Path) -> tuple[list[RegisterEntry], list[Problem]]
 
 # --- the FHIR form: a Basic with the warranted-variation profile ---------------------------------------
 
-#: The order entries are written in the YAML file (the order the file has always used).
-_FILE_FIELDS: Final = ("trust", "topic", "step", "dimension", "rationale", "agreed_by", "agreed_on", "review_by")
+#: The order entries are written in the YAML file (the order the file has always used); the retirement
+#: fields only for entries that have them.
+_FILE_FIELDS: Final = ("trust", "topic", "step", "dimension", "rationale", "agreed_by", "agreed_on", "review_by",
+                       "retired_on", "retired_because")
 
 
 def entry_id(trust: str, topic: str, step: str, dimension: str) -> str:
@@ -129,6 +136,10 @@ def to_resource(entry: RegisterEntry) -> JsonDict:
         {"url": c.VARIATION_RATIONALE_EXTENSION, "valueString": entry.rationale},
         {"url": c.VARIATION_REVIEW_BY_EXTENSION, "valueDate": entry.review_by.isoformat()},
     ]
+    if entry.retired_on is not None:
+        extensions.append({"url": c.VARIATION_RETIRED_EXTENSION, "extension": [
+            {"url": "date", "valueDate": entry.retired_on.isoformat()},
+            {"url": "reason", "valueString": entry.retired_because or "(no reason given)"}]})
     return {
         "resourceType": "Basic",
         "id": entry_id(entry.trust, entry.topic, entry.step, entry.dimension.value),
@@ -170,6 +181,7 @@ def from_resource(resource: JsonDict) -> RegisterEntry:
             "agreed_by": (resource.get("author") or {}).get("display") or "",
             "agreed_on": resource.get("created") or "",
             "review_by": value(c.VARIATION_REVIEW_BY_EXTENSION, "valueDate", "review date"),
+            **_retirement(_extension(resource, c.VARIATION_RETIRED_EXTENSION)),
         })
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -177,11 +189,19 @@ def from_resource(resource: JsonDict) -> RegisterEntry:
                          f"{str(first['msg']).removeprefix('Value error, ')}") from None
 
 
+def _retirement(extension: dict[str, Any] | None) -> dict[str, Any]:
+    if extension is None:
+        return {}
+    parts = {part.get("url"): part for part in extension.get("extension") or [] if isinstance(part, dict)}
+    return {"retired_on": (parts.get("date") or {}).get("valueDate"),
+            "retired_because": (parts.get("reason") or {}).get("valueString")}
+
+
 def register_yaml(entries: list[RegisterEntry]) -> str:
     """The file form of the register, entries in a stable order (trust, topic, step, dimension)."""
     ordered = sorted(entries, key=lambda e: (e.topic, e.trust, e.step, e.dimension.value))
     items = [{name: (value if isinstance(value, date) else str(value))
-              for name in _FILE_FIELDS for value in [getattr(entry, name)]} for entry in ordered]
+              for name in _FILE_FIELDS for value in [getattr(entry, name)] if value is not None} for entry in ordered]
     header = ("# Register of warranted variation, written by `harmonise export` from the store (the record).\n"
               "# Fields: docs/profile.md, \"The variation register\". `harmonise load` imports this file.\n")
     return header + yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=100)

@@ -26,11 +26,23 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..application.guidelines import LifecycleError
 from ..fhirformat import FormatError
 from ..security.settings import STATEMENT_TIMEOUT, SecuritySettings
 from ..store import Store, StoreError
 from ..store.engine import time_statements
-from . import capability, conformance, monitoring, openapi, operations, resources, search, transaction, variation
+from . import (
+    capability,
+    conformance,
+    lifecycle,
+    monitoring,
+    openapi,
+    operations,
+    resources,
+    search,
+    transaction,
+    variation,
+)
 from .formats import JSON, fhir_response, response_format
 from .outcomes import FhirError, busy, error, outcome, store_error
 
@@ -61,6 +73,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> Response:
         return _outcome_response(request, store_error(exc))
+
+    @app.exception_handler(LifecycleError)
+    async def _lifecycle(request: Request, exc: LifecycleError) -> Response:
+        code = {404: "not-found", 409: "conflict"}.get(exc.status, "business-rule")
+        return _outcome_response(request, error(exc.status, code, exc.message))
 
     @app.exception_handler(PoolTimeout)
     async def _busy(request: Request, exc: PoolTimeout) -> Response:
@@ -110,7 +127,8 @@ def create_fhir_app(store: Store, security: SecuritySettings) -> FastAPI:
     # its routes' effective context on every request, a cost per router before the one that
     # matches (the read route is in the sixth). There is nothing for it to add here: no prefix, and
     # a router's dependencies (reads()) are already part of each of its routes.
-    for module in (capability, monitoring, conformance, variation, search, operations, resources, transaction):
+    for module in (capability, monitoring, conformance, variation, lifecycle, search, operations, resources,
+                   transaction):
         app.router.routes.extend(module.router.routes)
     openapi.install(app)
     return app

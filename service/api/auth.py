@@ -15,6 +15,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
 
+from ..application import guidelines
 from ..fhirformat import JsonDict
 from ..security import policy
 from ..security.scopes import ALL_TYPES, GRAMMAR, Access, Scopes
@@ -109,10 +110,16 @@ class Caller:
         except policy.Denied as denied:
             raise forbidden(denied) from None
 
+    def _permit_edit(self, resource_type: str, current: JsonDict | None, proposed: JsonDict | None) -> None:
+        """The permit of an ordinary write: the ownership rules, then the guideline lifecycle's (409/422)."""
+        self.permit(resource_type, current, proposed)
+        guidelines.check_edit(current, proposed)
+
     @contextmanager
-    def write(self, store: Store) -> Iterator[Writer]:
-        """One atomic write, audited as this caller and checked change by change."""
-        with store.write(self.agent, self.permit) as writer:
+    def write(self, store: Store, *, lifecycle: bool = False) -> Iterator[Writer]:
+        """One atomic write, audited as this caller and checked change by change; ``lifecycle`` for the
+        guideline operations, which make the transitions ordinary writes may not."""
+        with store.write(self.agent, self.permit if lifecycle else self._permit_edit) as writer:
             yield writer
 
 

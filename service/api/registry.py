@@ -56,6 +56,16 @@ APPLY: Final = Operation("apply", f"{c.BASE}/OperationDefinition/PlanDefinition-
                   instance_level=True)
 PACKAGE: Final = Operation("package", f"{c.BASE}/OperationDefinition/PlanDefinition-package", type_level=False,
                            instance_level=True)
+#: The guideline lifecycle (HL7 CRMI): instance-level operations on network guidelines, network leads only.
+DRAFT: Final = Operation("draft", f"{c.BASE}/OperationDefinition/PlanDefinition-draft", type_level=False,
+                         instance_level=True)
+APPROVE: Final = Operation("approve", f"{c.BASE}/OperationDefinition/PlanDefinition-approve",
+                           type_level=False, instance_level=True)
+RELEASE: Final = Operation("release", f"{c.BASE}/OperationDefinition/PlanDefinition-release",
+                           type_level=False, instance_level=True)
+RETIRE: Final = Operation("retire", f"{c.BASE}/OperationDefinition/PlanDefinition-retire", type_level=False,
+                          instance_level=True)
+LIFECYCLE: Final = (DRAFT, APPROVE, RELEASE, RETIRE)
 EXPAND: Final = Operation("expand", "http://hl7.org/fhir/OperationDefinition/ValueSet-expand", type_level=True,
                           instance_level=True)
 CODE_SYSTEM_VALIDATE_CODE: Final = Operation(
@@ -70,6 +80,11 @@ SYSTEM_OPERATIONS: Final = (DIFF, SIGNALS)
 
 def _parameter(name: str, use: str, type_: str, minimum: int, maximum: str, documentation: str) -> JsonDict:
     return {"name": name, "use": use, "min": minimum, "max": maximum, "type": type_, "documentation": documentation}
+
+
+_LIFECYCLE_RULES: Final = (" Network leads only. An active or retired guideline is never edited back: PUT, "
+                            "delete or a transaction entry that would change one is refused with 409, a status "
+                            "set by writing with 422.")
 
 
 def _definition(
@@ -185,6 +200,30 @@ OPERATION_DEFINITIONS: Final[dict[str, JsonDict]] = {
             ["PlanDefinition"],
             [_parameter("return", "out", "Bundle", 1, "1", "The PlanDefinition, then its dependencies.")],
         ),
+        *({**_definition(operation, title, description + _LIFECYCLE_RULES, False, ["PlanDefinition"], parameters),
+           **({"base": f"http://hl7.org/fhir/uv/crmi/OperationDefinition/crmi-{operation.name}"}
+              if operation is not RETIRE else {})}
+          for operation, title, description, parameters in (
+            (DRAFT, "Draft a new guideline version", "CRMI $draft: a new draft version of an active or retired "
+             "network guideline, as a resource of its own (same url, the given version, a predecessor link).",
+             [_parameter("version", "in", "string", 1, "1", "The new draft's version."),
+              _parameter("return", "out", "PlanDefinition", 1, "1", "The new draft.")]),
+            (APPROVE, "Approve a guideline", "CRMI $approve: records an approval (approvalDate, the approver as an "
+             "endorser, their comment in the guideline-approval extension) without changing the status.",
+             [_parameter("approvalDate", "in", "date", 0, "1", "The day of the approval (default today)."),
+              _parameter("artifactAssessmentSummary", "in", "markdown", 0, "1", "The approver's comment."),
+              _parameter("artifactAssessmentAuthor", "in", "string", 0, "1", "Who approved (default the token's "
+                         "holder)."),
+              _parameter("return", "out", "PlanDefinition", 1, "1", "The approved guideline.")]),
+            (RELEASE, "Release a guideline", "CRMI $release: an approved draft becomes the topic's agreed "
+             "guideline (status active, effectivePeriod.start today) and the topic's previous one is retired, in "
+             "one transaction: a topic never has two agreed guidelines, nor none in between.",
+             [_parameter("reviewBy", "in", "date", 0, "1", "When it must be reviewed (effectivePeriod.end)."),
+              _parameter("return", "out", "Bundle", 1, "1", "The released guideline and those it retired.")]),
+            (RETIRE, "Retire a guideline", "Withdraws a guideline (status retired, effectivePeriod.end today); "
+             "the topic has no agreed guideline until another is released.",
+             [_parameter("return", "out", "PlanDefinition", 1, "1", "The retired guideline.")]),
+          )),
     )
 }
 
@@ -240,7 +279,7 @@ RESOURCES: Final[dict[str, ResourceSupport]] = {
     "PlanDefinition": ResourceSupport(
         type="PlanDefinition",
         interactions=frozenset(Interaction),
-        operations=(VALIDATE, COMPARE, DIFF, APPLY, PACKAGE),
+        operations=(VALIDATE, COMPARE, DIFF, APPLY, PACKAGE, *LIFECYCLE),
         profiles=(c.TRUST_PATHWAY_PROFILE, c.NETWORK_GUIDELINE_PROFILE),
         conditional_create=True,
         checker=check_plan_definition,

@@ -29,7 +29,7 @@ from fastapi.responses import Response
 
 from .. import application, fhirpatch
 from ..application import StoreSource
-from ..fhirformat import JsonDict, parse_json
+from ..fhirformat import JsonDict
 from ..security.settings import MAX_COMPARE_PATHWAYS, MAX_DIFF_ACTIONS
 from ..store import Store
 from ..store.errors import NotFound
@@ -37,6 +37,7 @@ from .auth import reads
 from .dependencies import BodyDep, StoreDep
 from .formats import fhir_response
 from .outcomes import error
+from .parameters import operation_parameters
 from .registry import COMPARE, DIFF, OPERATION_DEFINITIONS, require_operation, require_system_operation
 from .validation import checked_id, version_number
 
@@ -45,23 +46,6 @@ router = APIRouter()
 _REFERENCE: Final = re.compile(
     r"^(?P<type>[A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(/_history/(?P<version>[0-9]{1,9}))?$"
 )
-
-
-def _parameters(request: Request, body: bytes) -> list[tuple[str, str]]:
-    """Query parameters, plus those of a POSTed ``Parameters`` resource (value[x] as text)."""
-    pairs = list(request.query_params.multi_items())
-    if body.strip():
-        sent = parse_json(body)
-        if sent.get("resourceType") != "Parameters":
-            raise error(400, "invalid", "send the operation's parameters as a Parameters resource")
-        parameters = sent.get("parameter") or []
-        if not isinstance(parameters, list) or not all(isinstance(item, dict) for item in parameters):
-            raise error(400, "structure", "Parameters.parameter must be a list of parameters", "Parameters.parameter")
-        for parameter in parameters:
-            value = next((v for k, v in parameter.items() if k.startswith("value")), None)
-            if value is not None:
-                pairs.append((parameter.get("name", ""), str(value)))
-    return pairs
 
 
 def _version(store: Store, reference: str) -> JsonDict:
@@ -111,7 +95,7 @@ def _distinct_within(values: list[str], name: str, limit: int) -> list[str]:
 @router.api_route("/PlanDefinition/$compare", methods=["GET", "POST"], dependencies=[reads("PlanDefinition")])
 def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
     require_operation("PlanDefinition", COMPARE.name, instance=False)
-    parameters = _parameters(request, body)
+    parameters = [(name, str(value)) for name, value in operation_parameters(request, body) if value is not None]
     limit = request.app.state.security.limits.compare_pathways
     topics = _distinct_within([v for k, v in parameters if k == "topic"], "topic", limit)
     references = _distinct_within([v for k, v in parameters if k == "pathway"], "pathway", limit)

@@ -235,6 +235,9 @@ def propose(
             dir_okay=False,
         ),
     ] = None,
+    draft: Annotated[bool, typer.Option(
+        "--draft", help="Also keep it in the store as the topic's draft guideline, to approve and release "
+                        "(harmonise guideline approve / release).")] = False,
     database: DatabaseOption = DEFAULT_DATABASE,
     pathways: FromPathwaysOption = None,
     guidelines: FromGuidelinesOption = None,
@@ -244,7 +247,8 @@ def propose(
 
     Each step is one that more than half the trusts have, at the median day, with a window
     covering the central trusts and the commonest mode and role; each step's description says
-    why. It is a draft (status draft) for the network to edit and agree.
+    why. It is a draft (status draft) for the network to edit and agree; with --draft it is
+    also stored as the topic's draft guideline.
     """
     with content_source(database, pathways, guidelines, output is OutputFormat.json, "propose") as source:
         resource, read = application.propose(source, topic, date.today())
@@ -253,6 +257,15 @@ def propose(
     if resource is None or content is None:
         err.print(f"No trust pathways for topic '{topic}'. Topics: {', '.join(sorted(read.content)) or 'none'}")
         raise typer.Exit(1)
+    if draft:
+        if pathways is not None or guidelines is not None:
+            raise typer.BadParameter("a draft is stored from the store's pathways: leave out --pathways and "
+                                     "--guidelines", param_hint="--draft")
+        from .governance import store_proposal  # noqa: PLC0415  (only this option writes)
+
+        stored = store_proposal(database, resource, date.today())
+        err.print(f"Stored it as {stored} (draft): approve it with 'harmonise guideline approve "
+                  f"{stored.split('/')[1]} --by NAME', then release it.")
     target = out_file or Path("proposals") / f"{topic}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(fhirformat.to_json(resource))
