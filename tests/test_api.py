@@ -58,7 +58,7 @@ def test_metadata_lists_what_the_server_supports(client: httpx.Client) -> None:
     assert rest["interaction"] == [{"code": "transaction"}]
     resources = {resource["type"]: resource for resource in rest["resource"]}
     assert set(resources) == {"PlanDefinition", "Organization", "MeasureReport", "Measure", "OperationDefinition",
-                              "Provenance"}
+                              "Provenance", "Basic", "StructureDefinition", "CodeSystem", "ValueSet"}
     plan = resources["PlanDefinition"]
     assert {i["code"] for i in plan["interaction"]} == {
         "read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"}
@@ -71,7 +71,9 @@ def test_metadata_lists_what_the_server_supports(client: httpx.Client) -> None:
     assert plan["operation"] == [
         {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},
         {"name": "compare", "definition": "http://harmonise.example.org/fhir/OperationDefinition/PlanDefinition-compare"},
-        {"name": "diff", "definition": "http://harmonise.example.org/fhir/OperationDefinition/Resource-diff"}]
+        {"name": "diff", "definition": "http://harmonise.example.org/fhir/OperationDefinition/Resource-diff"},
+        *({"name": name, "definition": f"http://harmonise.example.org/fhir/OperationDefinition/PlanDefinition-{name}"}
+          for name in ("apply", "package", "draft", "approve", "release", "retire"))]
     assert {i["code"] for i in resources["OperationDefinition"]["interaction"]} == {"read"}
     assert plan["conditionalCreate"] is True and plan["versioning"] == "versioned-update"
     assert {p["name"] for p in resources["Organization"]["searchParam"]} == {"_id", "_lastUpdated", "identifier",

@@ -181,7 +181,8 @@ def test_type_and_system_level_diff_agree(http: httpx.Client) -> None:
 def test_operations_are_declared_and_defined(http: httpx.Client) -> None:
     statement = http.get("metadata").json()["rest"][0]
     plan = next(r for r in statement["resource"] if r["type"] == "PlanDefinition")
-    assert {o["name"] for o in plan["operation"]} == {"validate", "compare", "diff"}
+    assert {o["name"] for o in plan["operation"]} == {"validate", "compare", "diff", "apply", "package", "draft",
+                                                      "approve", "release", "retire"}
     assert [o["name"] for o in statement["operation"]] == ["diff", "signals"]
     for operation in plan["operation"][1:]:
         definition = http.get(f"OperationDefinition/{operation['definition'].rsplit('/', 1)[1]}").json()
