@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from .. import apply as applying
 from .. import terminology
 from ..conformance import catalogue, package
-from ..fhirformat import JsonDict, parse_json, to_json
+from ..fhirformat import JsonDict, to_json
 from ..store import Page, StoredVersion, parse_search
 from ..store.errors import NotFound
 from . import bundles
@@ -24,6 +24,7 @@ from .dependencies import BodyDep, StoreDep
 from .formats import fhir_response
 from .headers import strict_handling
 from .outcomes import error, issue
+from .parameters import one, operation_parameters
 from .registry import Interaction, require, require_operation
 from .responses import PRESENTATION, query_parameters, resource_response
 from .search import FormDep, budget
@@ -90,36 +91,13 @@ def _routes(resource_type: str) -> None:
 # --- operation parameters -------------------------------------------------------------------------
 
 
-def _parameters(request: Request, body: bytes) -> list[tuple[str, Any]]:
-    """Query parameters, then those of a POSTed Parameters (each value[x] as it is, e.g. a Coding)."""
-    pairs: list[tuple[str, Any]] = list(request.query_params.multi_items())
-    if body.strip():
-        sent = parse_json(body)
-        if sent.get("resourceType") != "Parameters":
-            raise error(400, "invalid", "send the operation's parameters as a Parameters resource")
-        listed = sent.get("parameter") or []
-        if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
-            raise error(400, "structure", "Parameters.parameter must be a list of parameters", "Parameters.parameter")
-        for parameter in listed:
-            value = next((v for k, v in parameter.items() if k.startswith("value")), parameter.get("resource"))
-            pairs.append((str(parameter.get("name", "")), value))
-    return pairs
-
-
-def _one(pairs: list[tuple[str, Any]], name: str) -> Any:
-    values = [value for key, value in pairs if key == name]
-    if len(values) > 1:
-        raise error(400, "invalid", f"the parameter '{name}' may be given once")
-    return values[0] if values else None
-
-
 def _system_of(resource_type: str, resource_id: str | None, pairs: list[tuple[str, Any]]) -> str:
     """The network code system an operation on a CodeSystem or ValueSet is about."""
     if resource_id is not None:
         resource = _read(resource_type, resource_id)
         url = resource["url"]
     else:
-        url = _one(pairs, "url")
+        url = one(pairs, "url")
         if not url:
             raise error(400, "required", f"name the {resource_type} by its url (or call the operation on "
                         f"{resource_type}/[id])")
@@ -131,17 +109,17 @@ def _system_of(resource_type: str, resource_id: str | None, pairs: list[tuple[st
 
 def _validate_code(resource_type: str, resource_id: str | None, request: Request, body: bytes) -> Response:
     require_operation(resource_type, "validate-code", instance=resource_id is not None)
-    pairs = _parameters(request, body)
+    pairs = operation_parameters(request, body)
     system_url = _system_of(resource_type, resource_id, pairs)
-    coding = _one(pairs, "coding")
-    concept = _one(pairs, "codeableConcept")
+    coding = one(pairs, "coding")
+    concept = one(pairs, "codeableConcept")
     if isinstance(concept, dict):
         codings = [c for c in concept.get("coding") or [] if isinstance(c, dict)]
         coding = next((c for c in codings if c.get("system") == system_url), codings[0] if codings else None)
     if isinstance(coding, dict):
         code, system, display = coding.get("code"), coding.get("system"), coding.get("display")
     else:
-        code, system, display = _one(pairs, "code"), _one(pairs, "system"), _one(pairs, "display")
+        code, system, display = one(pairs, "code"), one(pairs, "system"), one(pairs, "display")
     if not code:
         raise error(400, "required", "give a code (code with system, coding or codeableConcept)")
     if resource_type == "CodeSystem" and system is None:
@@ -157,7 +135,7 @@ def _validate_code(resource_type: str, resource_id: str | None, request: Request
 
 def _expand(resource_id: str | None, request: Request, body: bytes) -> Response:
     require_operation("ValueSet", "expand", instance=resource_id is not None)
-    pairs = _parameters(request, body)
+    pairs = operation_parameters(request, body)
     return fhir_response(request, terminology.expand(_system_of("ValueSet", resource_id, pairs)))
 
 
@@ -207,10 +185,10 @@ def _plan(store: Any, resource_id: str) -> JsonDict:
 def apply_plan(resource_id: str, request: Request, store: StoreDep, body: BodyDep) -> Response:
     """The pathway or guideline as a CarePlan for one patient, dated from ``indexDate``."""
     require_operation("PlanDefinition", "apply", instance=True)
-    pairs = _parameters(request, body)
+    pairs = operation_parameters(request, body)
     try:
         subject = applying.patient_reference([str(value) for key, value in pairs if key == "subject"])
-        index = applying.index_date(_one(pairs, "indexDate"))
+        index = applying.index_date(one(pairs, "indexDate"))
         plan = applying.apply(_plan(store, resource_id), subject, index)
     except applying.ApplyError as exc:
         raise error(400, "invalid", str(exc)) from None
