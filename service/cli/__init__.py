@@ -1,6 +1,16 @@
 """The ``harmonise`` command: one module per group of subcommands, all on one Typer app."""
 
-from . import compare, governance, monitor, package, publish, store, token, validate  # noqa: F401  (register the commands)
+from . import (  # noqa: F401  (register the commands)
+    compare,
+    governance,
+    monitor,
+    package,
+    publish,
+    spreadsheet,
+    store,
+    token,
+    validate,
+)
 from .app import app, main
 
 __all__ = ["app", "main"]
