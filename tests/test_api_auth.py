@@ -137,7 +137,8 @@ def test_a_trust_changes_only_its_own_pathways_and_cannot_take_or_give_one_away(
 
 def test_network_guidelines_and_measures_need_the_network_lead(api: httpx.Client) -> None:
     host_trust = bearer("system/*.*", trust="RHQ")  # every scope but network-lead
-    agreed = guideline()
+    # A draft: the lifecycle lets an ordinary write create and edit only drafts (test_governance.py).
+    agreed = {**guideline(), "status": "draft"}
     measure = {"resourceType": "Measure", "id": f"m-{uuid.uuid4().hex[:8]}", "status": "active",
                "url": f"{BASE}/Measure/test-{uuid.uuid4().hex[:8]}"}
     for resource in (agreed, measure):

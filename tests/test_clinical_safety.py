@@ -100,3 +100,26 @@ def test_every_step_of_a_trust_pathway_reaches_the_report_even_one_the_guideline
 def test_a_guideline_without_a_review_date_says_so_rather_than_showing_nothing() -> None:
     assert words.long_date(None) == "Not recorded"
     assert words.long_date("2028-02-29") == "29 February 2028"
+
+
+def test_a_step_before_the_index_event_is_compared_not_a_crash() -> None:
+    """A pre-operative call a week before surgery (day -7) against a guideline whose call is on day 1 or 2."""
+    guideline = minimal_pathway(id="guideline-test", meta={"profile": [
+        "http://harmonise.example.org/fhir/StructureDefinition/network-guideline"]})
+    for step in guideline["action"]:
+        step["requiredBehavior"] = "must"
+    ucum = {"system": "http://unitsofmeasure.org", "code": "d", "unit": "d"}
+    guideline["action"][0]["timingRange"] = {"low": {"value": 1, **ucum}, "high": {"value": 2, **ucum}}
+    del guideline["action"][0]["timingDuration"]
+    trust = minimal_pathway()
+    trust["action"][0]["timingDuration"] = {"value": -7, **ucum}
+    built = [loader.check_plan_definition(resource)[1] for resource in (guideline, trust)]
+    assert built[0] is not None and built[1] is not None
+    report = compare_topic("laparoscopic-cholecystectomy-follow-up", [TrustPathway(built[1])], built[0], [],
+                           date(2026, 11, 22))
+    # A week before surgery is too far from days 1-2 to be the same step (the log distance, continued below
+    # day 0, is ln 8 + ln 2 = 2.77, beyond the pairing limit ln 2.5): the guideline's step is missing, and the
+    # trust's is an extra step at day -7, from its element. Before, this raised a math domain error.
+    found = sorted((d.dimension.value, d.step, d.source) for d in report.differences)
+    assert found == [("presence", None, "PlanDefinition.action[0]"), ("presence", "wound", "PlanDefinition.action")]
+    assert "at day -7" in next(d.detail for d in report.differences if d.step is None)

@@ -78,6 +78,23 @@ def undated(kind: str | None, mode: str | None, roles: frozenset[str]) -> Occasi
     return Occasion(kind, mode, roles, None, 0.0, 0.0)
 
 
+def log_distance(a: float, b: float) -> float:
+    """``|ln((1 + a) / (1 + b))|`` for days on or after the index event; for a day before it (a pre-operative
+    call, say), the same scale continued below day 0 (``sign(d) ln(1 + |d|)``), so such a step is compared
+    too instead of failing: no logarithm of a number that is not positive is ever taken.
+
+    >>> log_distance(0, 0), round(log_distance(41, 20), 4), round(log_distance(-2, 2), 4)
+    (0.0, 0.6931, 2.1972)
+    """
+    if a > -1 and b > -1:
+        return abs(math.log((1 + a) / (1 + b)))
+    return abs(_signed_log(a) - _signed_log(b))
+
+
+def _signed_log(day: float) -> float:
+    return math.copysign(math.log1p(abs(day)), day)
+
+
 def reach_outside(occasion: Occasion, reference: Occasion) -> float:
     """How far ``occasion``'s days reach outside ``reference``'s, on the timing cost's log scale.
 
@@ -85,8 +102,8 @@ def reach_outside(occasion: Occasion, reference: Occasion) -> float:
     Zero when the occasion is inside the reference; for a single day it is the timing cost.
     """
     low, high, first, last = occasion.earliest, occasion.latest, reference.earliest, reference.latest
-    before = math.log((1 + first) / (1 + low)) if low < first else 0.0
-    after = math.log((1 + high) / (1 + last)) if high > last else 0.0
+    before = log_distance(first, low) if low < first else 0.0
+    after = log_distance(high, last) if high > last else 0.0
     return before + after
 
 
@@ -168,9 +185,13 @@ class Aligner:
                 # The nearest days of the two intervals; equal (a ratio of 1, no cost) when they overlap.
                 near = np.where(after, low, np.where(before, high, 0.0))
                 far = np.where(after, last, np.where(before, first, 0.0))
-                distinct, inverse = np.unique((1 + near) / (1 + far), return_inverse=True)
-                logs = np.array([abs(math.log(ratio)) for ratio in distinct.tolist()])
-                timing[where] = logs[inverse]
+                if (near > -1).all() and (far > -1).all():
+                    distinct, inverse = np.unique((1 + near) / (1 + far), return_inverse=True)
+                    logs = np.array([abs(math.log(ratio)) for ratio in distinct.tolist()])
+                else:  # a day before the index event: the pairs themselves, on the scale continued below 0
+                    pairs, inverse = np.unique(np.stack([near, far], axis=1), axis=0, return_inverse=True)
+                    logs = np.array([log_distance(a, b) for a, b in pairs.tolist()])
+                timing[where] = logs[inverse.reshape(-1)]
         cost = timing + np.where(
             self.mode != self._modes.get(reference.mode, -1),
             np.where(self.scheduled & (reference.mode in SCHEDULED_CONTACT_MODES), MODE_COST, UNSCHEDULED_MODE_COST),
