@@ -4,7 +4,6 @@ mitigation holds, and those tests exist. Also the mitigations the hazard log fou
 import ast
 import re
 from datetime import date
-from pathlib import Path
 from typing import Final
 
 from service import loader
@@ -120,6 +119,6 @@ def test_a_step_before_the_index_event_is_compared_not_a_crash() -> None:
     # A week before surgery is too far from days 1-2 to be the same step (the log distance, continued below
     # day 0, is ln 8 + ln 2 = 2.77, beyond the pairing limit ln 2.5): the guideline's step is missing, and the
     # trust's is an extra step at day -7, from its element. Before, this raised a math domain error.
-    found = sorted((d.dimension.value, d.step, d.source) for d in report.differences)
-    assert found == [("presence", None, "PlanDefinition.action[0]"), ("presence", "wound", "PlanDefinition.action")]
+    found = sorted((d.dimension.value, d.step or "", d.source) for d in report.differences)
+    assert found == [("presence", "", "PlanDefinition.action[0]"), ("presence", "wound", "PlanDefinition.action")]
     assert "at day -7" in next(d.detail for d in report.differences if d.step is None)
