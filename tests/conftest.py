@@ -6,6 +6,7 @@ they are read from ``../shared/fixtures`` beside the clone, or from ``HARMONISE_
 
 import copy
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not EXTERNAL_FILES:
         raise pytest.UsageError(f"no external FHIR fixtures found under {EXTERNAL}: put the shared folder "
                                 "beside the clone, or set HARMONISE_FIXTURES to its fixtures folder")
+    # A command run without --database uses HARMONISE_DATABASE_URL: in tests, a store of this run's own,
+    # never the harmonise.db of the working folder (which a test would fill and the next would read).
+    default = Path(tempfile.mkdtemp(prefix="harmonise-default-store-")) / "harmonise.db"
+    os.environ["HARMONISE_DATABASE_URL"] = f"sqlite:///{default}"
 
 
 def minimal_pathway(**overrides) -> dict:

@@ -321,11 +321,14 @@ def test_the_same_input_gives_the_same_bytes(site: Path, tmp_path: Path) -> None
 runner = CliRunner()
 
 
-def test_publish_builds_the_site(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["publish", "--out", str(tmp_path / "out"), "--as-of", AS_OF.isoformat()])
+def test_publish_builds_the_site_from_the_store(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert runner.invoke(app, ["load", "--database", url]).exit_code == 0
+    result = runner.invoke(app, ["publish", "--out", str(tmp_path / "out"), "--as-of", AS_OF.isoformat(),
+                                 "--database", url])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "index.html").is_file()
-    assert "Published" in result.output
+    assert "Published" in result.output and "for 15 topics from the store at" in " ".join(result.output.split())
 
 
 def test_publish_refuses_content_with_errors_and_writes_nothing(tmp_path: Path) -> None:
