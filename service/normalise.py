@@ -27,12 +27,7 @@ def codes(concepts: Iterable[CodeableConcept | None], system: str) -> list[str]:
 
 
 def pathway_kind(plan: PlanDefinition) -> PathwayKind:
-    profiles = set(plan.meta.profile or []) if plan.meta else set()
-    if c.NETWORK_GUIDELINE_PROFILE in profiles:
-        return PathwayKind.NETWORK_GUIDELINE
-    if c.TRUST_PATHWAY_PROFILE in profiles:
-        return PathwayKind.TRUST_PATHWAY
-    return PathwayKind.OTHER
+    return PathwayKind.of([p for p in plan.meta.profile or [] if p] if plan.meta else None)
 
 
 def owning_trust(plan: PlanDefinition) -> str | None:

@@ -4,13 +4,15 @@ A ``Pathway`` is immutable and holds plain values only, each with the FHIR eleme
 from, so that every figure a report shows can be traced back (``Step.path``, ``StepTiming.sources``).
 """
 
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict
 
-from .conventions import SCHEDULED_CONTACT_MODES
+from .conventions import NETWORK_GUIDELINE_PROFILE, SCHEDULED_CONTACT_MODES, TRUST_PATHWAY_PROFILE
 
 
 class _Frozen(BaseModel):
@@ -22,6 +24,27 @@ class PathwayKind(StrEnum):
     NETWORK_GUIDELINE = "network-guideline"
     #: Valid FHIR without a Harmonise profile: stored and served, never compared.
     OTHER = "other"
+
+    @classmethod
+    def of(cls, profiles: Iterable[str] | None) -> "PathwayKind":
+        """The one way to tell a guideline from a trust pathway: the profile it claims (a guideline's wins).
+
+        >>> PathwayKind.of([NETWORK_GUIDELINE_PROFILE]), PathwayKind.of(None)
+        (<PathwayKind.NETWORK_GUIDELINE: 'network-guideline'>, <PathwayKind.OTHER: 'other'>)
+        """
+        claimed = set(profiles or ())
+        if NETWORK_GUIDELINE_PROFILE in claimed:
+            return cls.NETWORK_GUIDELINE
+        return cls.TRUST_PATHWAY if TRUST_PATHWAY_PROFILE in claimed else cls.OTHER
+
+    @classmethod
+    def of_resource(cls, resource: Mapping[str, Any] | None) -> "PathwayKind":
+        """``of`` for FHIR JSON: OTHER for anything that is not a PlanDefinition."""
+        if not resource or resource.get("resourceType") != "PlanDefinition":
+            return cls.OTHER
+        meta = resource.get("meta")
+        profiles = meta.get("profile") if isinstance(meta, dict) else None
+        return cls.of(profiles if isinstance(profiles, list) else None)
 
 
 class Occurrence(_Frozen):

@@ -22,6 +22,7 @@ from packaging.version import InvalidVersion, Version
 
 from .. import conventions as c
 from ..fhirformat import JsonDict
+from ..pathway import PathwayKind
 from ..store import StoredVersion, Writer, new_id, parse_search
 from ..store.content import fingerprint, unstamp
 from ..store.query import MAX_COUNT
@@ -40,9 +41,7 @@ class LifecycleError(Exception):
 
 
 def is_guideline(resource: JsonDict | None) -> bool:
-    if not resource or resource.get("resourceType") != "PlanDefinition":
-        return False
-    return c.NETWORK_GUIDELINE_PROFILE in ((resource.get("meta") or {}).get("profile") or [])
+    return PathwayKind.of_resource(resource) is PathwayKind.NETWORK_GUIDELINE
 
 
 def check_edit(current: JsonDict | None, proposed: JsonDict | None) -> None:

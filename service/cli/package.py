@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 
-from .. import conventions as c
 from .. import loader
 from ..conformance import package as fhir_package
 from ..fhirformat import JsonDict
@@ -28,8 +27,8 @@ def _stored_guidelines(database: str) -> list[JsonDict]:
     store = open_store(database, "package")
     try:
         query = parse_search("PlanDefinition", [("status", "active"), ("_count", str(MAX_COUNT))])
-        return [version.existing() for version in store.matching(query) if version.resource is not None
-                and c.NETWORK_GUIDELINE_PROFILE in (version.resource.get("meta") or {}).get("profile", [])]
+        return [version.existing() for version in store.matching(query)
+                if PathwayKind.of_resource(version.resource) is PathwayKind.NETWORK_GUIDELINE]
     finally:
         store.close()
 

@@ -9,10 +9,11 @@ scope.
 """
 
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Final
 
 from .. import conventions as c
 from ..fhirformat import JsonDict
+from ..pathway import PathwayKind
 from ..store.searchparams import IndexValue, owning_trust, reporter_trust
 from .scopes import NETWORK_LEAD, Access, needed
 from .tokens import ODS_CLAIM, Principal
@@ -40,9 +41,7 @@ def _ods_codes(values: Iterable[IndexValue]) -> frozenset[str]:
 
 
 def is_network_guideline(resource: JsonDict) -> bool:
-    meta: Any = resource.get("meta")
-    profiles = meta.get("profile") if isinstance(meta, dict) else None
-    return isinstance(profiles, list) and c.NETWORK_GUIDELINE_PROFILE in profiles
+    return PathwayKind.of_resource({"resourceType": "PlanDefinition", **resource}) is PathwayKind.NETWORK_GUIDELINE
 
 
 def owners(resource_type: str, resource: JsonDict) -> frozenset[str]:
