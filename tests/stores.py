@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -127,15 +128,19 @@ def free_port() -> int:
 
 @contextmanager
 def serve_subprocess(database_url: str, pathways: Path, guidelines: Path, secret: str | None = TEST_SECRET, *,
-                     args: Sequence[str] = (), settings: Mapping[str, str] | None = None,
+                     args: Sequence[str] = (), settings: Mapping[str, str] | None = None, live_site: bool = False,
                      ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``harmonise serve`` as its own process; yields the process and its FHIR base URL once it answers.
 
     It signs and verifies tokens with ``secret`` (that of ``bearer()``), or, with None, as the
     embedded default does: with the key it generates beside the SQLite database. ``args`` are added
     to the command line and ``settings`` (``HARMONISE_...`` variables) to its environment, which
-    otherwise has none of the security settings of the environment the tests run in.
+    otherwise has none of the security settings of the environment the tests run in. Unless
+    ``live_site`` (or ``args`` name a ``--site``), it serves no site, so that tests of the API do not
+    build one from the store in the background.
     """
+    if not live_site and "--site" not in args:
+        args = [*args, "--site", tempfile.mkdtemp(prefix="harmonise-no-site-")]
     port = free_port()
     command = [sys.executable, "-c", "from service.cli import main; main()", "serve", "--port", str(port),
                "--database", database_url, "--pathways", str(pathways), "--guidelines", str(guidelines), *args]
@@ -156,9 +161,11 @@ def serve_subprocess(database_url: str, pathways: Path, guidelines: Path, secret
 
 @contextmanager
 def serve_process(database_url: str, pathways: Path, guidelines: Path, secret: str | None = TEST_SECRET, *,
-                  args: Sequence[str] = (), settings: Mapping[str, str] | None = None) -> Iterator[str]:
+                  args: Sequence[str] = (), settings: Mapping[str, str] | None = None,
+                  live_site: bool = False) -> Iterator[str]:
     """``harmonise serve`` as its own process (see ``serve_subprocess``); yields its FHIR base URL."""
-    with serve_subprocess(database_url, pathways, guidelines, secret, args=args, settings=settings) as running:
+    with serve_subprocess(database_url, pathways, guidelines, secret, args=args, settings=settings,
+                          live_site=live_site) as running:
         yield running[1]
 
 

@@ -91,7 +91,7 @@ def test_a_trust_write_through_the_api_is_what_every_reader_sees_and_no_load_und
         network: tuple[str, Path]) -> None:
     url, folders = network
     pathways, guidelines = folders / "pathways", folders / "guidelines"
-    with serve_process(url, pathways, guidelines) as base:  # an empty store: serve imports the folders first
+    with serve_process(url, pathways, guidelines, live_site=True) as base:  # an empty store: serve loads it first
         origin = base.removesuffix("/fhir")
         wait_for_site(origin, f"/variation/{TOPIC}.html", "|1.2.0")  # the first build, from the store
         written = httpx.put(f"{base}/{RFS}", json=new_rfs_version(base), timeout=60,
@@ -135,7 +135,7 @@ def test_a_register_entry_written_through_the_api_warrants_the_difference_everyw
         network: tuple[str, Path], tmp_path: Path) -> None:
     url, folders = network
     pathways, guidelines = folders / "pathways", folders / "guidelines"
-    with serve_process(url, pathways, guidelines, args=["--site", str(tmp_path / "no-site")]) as base:
+    with serve_process(url, pathways, guidelines) as base:
         difference = an_unwarranted_step_difference(api_compared(base))
         entry = RegisterEntry(trust=difference["trust"], topic=TOPIC, step=difference["step"],
                               dimension=difference["dimension"], rationale="Agreed in a test: illustrative only.",
@@ -197,10 +197,9 @@ def postgres_url(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def test_two_serve_processes_on_one_postgresql_database_serve_one_record(postgres_url: str, tmp_path: Path) -> None:
-    no_site = ["--site", str(tmp_path / "no-site")]
-    with (serve_process(postgres_url, PATHWAYS, GUIDELINES, args=no_site) as first,
-          serve_process(postgres_url, PATHWAYS, GUIDELINES, args=no_site) as second):
+def test_two_serve_processes_on_one_postgresql_database_serve_one_record(postgres_url: str) -> None:
+    with (serve_process(postgres_url, PATHWAYS, GUIDELINES) as first,
+          serve_process(postgres_url, PATHWAYS, GUIDELINES) as second):
         assert httpx.get(f"{second.removesuffix('/fhir')}/healthz", timeout=30).json()["status"] == "ok"
         written = httpx.put(f"{first}/{RFS}", json=new_rfs_version(first), headers=bearer(), timeout=60)
         assert written.status_code == 200
