@@ -3,6 +3,7 @@ offline, reproducibly. Values marked "hand-checked" were read off the sample con
 
 import re
 import shutil
+import tarfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -329,6 +330,11 @@ def test_publish_builds_the_site_from_the_store(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "index.html").is_file()
     assert "Published" in result.output and "for 15 topics from the store at" in " ".join(result.output.split())
+    # The site offers the FHIR package its integrators' page links, with the store's agreed guidelines in it.
+    with tarfile.open(tmp_path / "out" / "package.tgz") as package:
+        names = package.getnames()
+    assert "package/package.json" in names
+    assert "package/PlanDefinition-guideline-tonsillectomy-follow-up.json" in names
 
 
 def test_publish_refuses_content_with_errors_and_writes_nothing(tmp_path: Path) -> None:

@@ -44,6 +44,11 @@ def _folder_guidelines(folder: Path) -> list[JsonDict]:
             if item.pathway.kind is PathwayKind.NETWORK_GUIDELINE and item.data.get("status") == "active"]
 
 
+def active_guidelines(database: str, guidelines: Path | None) -> list[JsonDict]:
+    """The active network guidelines the package ships: the store's, or a folder's."""
+    return _folder_guidelines(guidelines) if guidelines is not None else _stored_guidelines(database)
+
+
 @app.command()
 def package(
     folder: Annotated[Path, typer.Option("--out", help="Folder to write package.tgz to (created if missing).",
@@ -55,7 +60,7 @@ def package(
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Write the FHIR NPM package (package.tgz): profiles, code systems, value sets, active guidelines."""
-    chosen = _folder_guidelines(guidelines) if guidelines is not None else _stored_guidelines(database)
+    chosen = active_guidelines(database, guidelines)
     try:
         target = fhir_package.write_package(folder, sorted(chosen, key=lambda g: str(g.get("id"))))
     except ValueError as exc:

@@ -13,6 +13,7 @@ import typer
 from mkdocs.exceptions import Abort
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from ..conformance import package as fhir_package
 from ..problems import Problem
 from ..site.build import build_site
 from ..site.events import BUILD
@@ -29,6 +30,7 @@ from .app import (
     out,
 )
 from .compare import AsOfOption, as_of_date
+from .package import active_guidelines
 from .sources import FromGuidelinesOption, FromPathwaysOption
 from .store import open_store
 
@@ -109,6 +111,9 @@ def publish(
             problems = BUILD.content.problems if BUILD.content else []
             _fail(problems, str(exc) if not problems else
                   f"{len(problems)} problem(s) in the content; run 'harmonise validate' for details.", output, site)
+    # The FHIR package beside the pages (docs/integrators.md links it), from the same content.
+    fhir_package.write_package(site, sorted(active_guidelines(database, guidelines if from_folders else None),
+                                            key=lambda g: str(g.get("id"))))
     pages = sum(1 for _ in site.rglob("*.html"))
     if output is OutputFormat.json:
         out.print_json(json.dumps({"ok": True, "site": str(site), "pages": pages, "as_of": day.isoformat(),
