@@ -6,25 +6,23 @@ folder after ``harmonise publish`` (``harmonise package --out site``) and the si
 page offers it for download.
 """
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .. import conventions as c
-from .. import loader
-from ..conformance import package as fhir_package
-from ..fhirformat import JsonDict
-from ..pathway import PathwayKind
-from ..problems import Severity
-from ..store import parse_search
-from ..store.query import MAX_COUNT
-from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out
+from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out, print_json
 from .store import open_store
 
+if TYPE_CHECKING:
+    from ..fhirformat import JsonDict
 
-def _stored_guidelines(database: str) -> list[JsonDict]:
+
+def _stored_guidelines(database: str) -> "list[JsonDict]":
+    from ..store import parse_search
+    from ..store.query import MAX_COUNT
+
     store = open_store(database, "package")
     try:
         query = parse_search("PlanDefinition", [("status", "active"), ("_count", str(MAX_COUNT))])
@@ -34,7 +32,11 @@ def _stored_guidelines(database: str) -> list[JsonDict]:
         store.close()
 
 
-def _folder_guidelines(folder: Path) -> list[JsonDict]:
+def _folder_guidelines(folder: Path) -> "list[JsonDict]":
+    from .. import loader
+    from ..pathway import PathwayKind
+    from ..problems import Severity
+
     result = loader.load([folder])
     errors = [p for p in result.problems if p.severity is Severity.ERROR]
     if errors:
@@ -56,6 +58,8 @@ def package(
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Write the FHIR NPM package (package.tgz): profiles, code systems, value sets, active guidelines."""
+    from ..conformance import package as fhir_package
+
     chosen = _folder_guidelines(guidelines) if guidelines is not None else _stored_guidelines(database)
     try:
         target = fhir_package.write_package(folder, sorted(chosen, key=lambda g: str(g.get("id"))))
@@ -64,7 +68,7 @@ def package(
         raise typer.Exit(1) from None
     resources = len(fhir_package.conformance_resources()) + len(chosen)
     if output is OutputFormat.json:
-        out.print_json(json.dumps({"ok": True, "package": str(target), "name": fhir_package.NAME,
-                                   "resources": resources, "guidelines": len(chosen)}))
+        print_json({"ok": True, "package": str(target), "name": fhir_package.NAME,
+                    "resources": resources, "guidelines": len(chosen)})
         return
     out.print(f"Wrote {target}: {fhir_package.NAME}, {resources} resources ({len(chosen)} active guidelines).")
