@@ -213,8 +213,8 @@ def validate_only(files: list[Path]) -> None:
 
 def ingest(url: str, files: list[Path]) -> float:
     """``harmonise load``'s work on these files into a fresh store; seconds (opening the store untimed)."""
-    from service.store import Store  # noqa: PLC0415
     from service.application.loading import Change, store_files  # noqa: PLC0415
+    from service.store import Store  # noqa: PLC0415
 
     store = Store.open(url)
     try:

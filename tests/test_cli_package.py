@@ -6,9 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from service.application.loading import store_files
 from service.cli import app
 from service.store import Store
-from service.store.transfer import store_files
 
 from .conftest import GUIDELINES
 from .stores import database_url  # noqa: F401  (fixture)
