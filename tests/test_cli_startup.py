@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 HEAVY = ("sqlalchemy", "scipy", "numpy", "mkdocs", "fhir", "alembic", "jwt", "fastapi", "service.store",
          "service.loader", "service.application.loading", "service.application.sources", "service.variation.report")
 

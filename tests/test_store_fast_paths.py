@@ -30,7 +30,7 @@ from service.store.engine import IMMEDIATE, MIGRATIONS, make_engine, pool_size
 from service.store.schema import resource_version, search_index
 
 from .conftest import minimal_pathway
-from .stores import ServerThread, bearer, database, database_url  # noqa: F401  (fixture)
+from .stores import ServerThread, bearer, database
 
 
 def _precise(**overrides: Any) -> dict:
