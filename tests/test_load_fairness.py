@@ -139,7 +139,7 @@ def store_snapshot(url: str) -> int:
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:  # noqa: F811  (tests/stores.py's fixture, not redefined)
+def store(database_url: str) -> Iterator[Store]:
     opened = Store.open(database_url)
     yield opened
     opened.close()
