@@ -2,6 +2,7 @@
 #   make demo   install, then run the main job on the embedded default: load the sample network,
 #               print the variation report and the signals, build the site, serve API and site
 #   make test   install, then run every test (this is what .ci/run runs)
+#   make test-fast  install, then only the tests marked fast: no database, server or browser (under a minute)
 #   make bench  install, then run the benchmarks of docs/performance.md (about 15 minutes)
 #   make lint   install, then the layer contracts (import-linter), ruff and mypy
 
@@ -9,7 +10,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lint install
+.PHONY: demo test test-fast bench lint install
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,10 @@ test: export HARMONISE_REQUIRE_POSTGRES = 1
 test: install
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 	$(BIN)/python -m pytest
+
+# The tests of modules with `pytestmark = pytest.mark.fast` (tests/conftest.py says what that promises).
+test-fast: install
+	$(BIN)/python -m pytest -m fast -q
 
 # The PostgreSQL rows need the server the tests use (127.0.0.1:5432); wrk is Debian's.
 bench: install

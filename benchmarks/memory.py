@@ -1,9 +1,9 @@
 """Peak memory (RSS) of ingest and of compare, each in a fresh process (run by ``benchmarks.run``).
 
 ``python -m benchmarks.memory ingest DATABASE_URL FOLDER...``: ``harmonise load``'s path
-(``transfer.store_files``) on every file under the folders.
-``python -m benchmarks.memory compare FOLDER...``: ``harmonise compare --all``'s path (``load_topics``,
-``group_by_topic``, ``compare_topics``).
+(``application.loading.store_files``) on every file under the folders.
+``python -m benchmarks.memory compare FOLDER...``: ``harmonise compare --all --pathways``'s path (the
+loader file by file, keeping each normalised pathway, ``group_by_topic``, ``compare_topics``).
 
 Each prints one JSON object: the process's resident memory (``VmRSS``) and its peak so far
 (``VmHWM``, the same as ``ru_maxrss``) after imports, after loading and at the end, in MB, and
@@ -34,10 +34,11 @@ def _peak_mb() -> float:
 
 def main(argv: list[str]) -> dict:
     # Imported before the baseline is taken.
-    from service.cli.compare import load_topics  # noqa: PLC0415
-    from service.store import Store  # noqa: PLC0415
+    from service import loader  # noqa: PLC0415
     from service.application.loading import Change, store_files  # noqa: PLC0415
-    from service.variation.network import compare_topics  # noqa: PLC0415
+    from service.store import Store  # noqa: PLC0415
+    from service.variation.compare import TrustPathway  # noqa: PLC0415
+    from service.variation.network import compare_topics, group_by_topic  # noqa: PLC0415
 
     kind = argv[0]
     result = {"kind": kind, "baseline_mb": _rss_mb()}
@@ -49,7 +50,9 @@ def main(argv: list[str]) -> dict:
         result["pathways"] = report.count(Change.CREATED)
         result["errors"] = sum(1 for p in report.problems if p.severity.value == "error")
     elif kind == "compare":
-        topics, _problems = load_topics([Path(p) for p in argv[1:]], quiet=True, chosen=[])
+        files, _problems = loader.discover([Path(p) for p in argv[1:]])
+        topics = group_by_topic([TrustPathway(r.pathway, r.file) for _path, loaded, _found in loader.each_file(files)
+                                 for r in loaded])
         result["after_load_mb"] = _rss_mb()
         report = compare_topics(topics, [], date(2026, 1, 1))
         result["pathways"] = sum(len(content.trusts) for content in topics.values())

@@ -2,6 +2,11 @@
 
 The external examples (published by others, with their sources) are not part of the repository:
 they are read from ``../shared/fixtures`` beside the clone, or from ``HARMONISE_FIXTURES``.
+
+The store and server fixtures (``database_url``, ``server``, ``client``) are in ``tests/stores.py``,
+given to every test module by ``pytest_plugins`` below: name one as a test's parameter, import
+nothing. A module whose tests need no database, no server process and no browser says so with
+``pytestmark = pytest.mark.fast``; ``make test-fast`` runs only those (CONTRIBUTING.md).
 """
 
 import copy
@@ -20,6 +25,11 @@ EXTERNAL_INVALID = SHARED_FIXTURES / "external-invalid"
 PATHWAYS = REPOSITORY / "pathways"
 GUIDELINES = REPOSITORY / "guidelines"
 
+pytest_plugins = ["tests.stores"]
+
+#: Fixtures that start a database or a server: a test marked fast must use none of them.
+SLOW_FIXTURES = frozenset({"database_url", "server", "client"})
+
 EXTERNAL_FILES = sorted(EXTERNAL.glob("*/*.json")) + sorted(EXTERNAL.glob("*/*.xml"))
 EXTERNAL_INVALID_FILES = sorted(EXTERNAL_INVALID.glob("*.xml"))
 
@@ -33,6 +43,14 @@ def pytest_configure(config: pytest.Config) -> None:
     # never the harmonise.db of the working folder (which a test would fill and the next would read).
     default = Path(tempfile.mkdtemp(prefix="harmonise-default-store-")) / "harmonise.db"
     os.environ["HARMONISE_DATABASE_URL"] = f"sqlite:///{default}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if used and item.get_closest_marker("fast"):
+            raise pytest.UsageError(f"{item.nodeid} is marked fast but uses {', '.join(sorted(used))}: "
+                                    "a fast test needs no database, server or browser")
 
 
 def minimal_pathway(**overrides) -> dict:

@@ -30,6 +30,8 @@ from service.variation.alignment import (
     single_match,
 )
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 
 def timing_cost(occasion: Occasion, reference: Occasion) -> float:
     """The definition: the log distance between the nearest days of the two intervals (0 if they overlap)."""

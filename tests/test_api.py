@@ -18,7 +18,6 @@ from service.store import WriteConflict, Writer
 from service.store.dates import parse_timestamp
 
 from .conftest import minimal_pathway, write_json
-from .stores import client, server  # noqa: F401  (fixtures)
 
 JSON = "application/fhir+json"
 XML = "application/fhir+xml"

@@ -13,7 +13,7 @@ from service.store import Store, parse_search
 from service.store import store as store_module
 
 from .conftest import GUIDELINES, PATHWAYS, REPOSITORY, minimal_pathway
-from .stores import BACKENDS, ServerThread, bearer, database, server  # noqa: F401  (fixture)
+from .stores import BACKENDS, ServerThread, bearer, database
 
 RHQ = bearer("system/*.read system/PlanDefinition.write", trust="RHQ", subject="alice@rhq")
 AUDITOR = bearer("system/Provenance.read", subject="auditor")

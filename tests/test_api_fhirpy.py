@@ -7,7 +7,7 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import MultipleResourcesFound, ResourceNotFound
 
 from .conftest import minimal_pathway
-from .stores import ServerThread, bearer, server  # noqa: F401  (fixture)
+from .stores import ServerThread, bearer
 
 AUTHORIZATION = bearer()["Authorization"]
 

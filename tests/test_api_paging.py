@@ -7,7 +7,7 @@ import pytest
 from fhirpy import SyncFHIRClient
 
 from .conftest import minimal_pathway
-from .stores import ServerThread, bearer, client, server  # noqa: F401  (fixtures)
+from .stores import ServerThread, bearer
 
 MATCHES = 250
 

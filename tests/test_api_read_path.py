@@ -108,9 +108,13 @@ def test_reads_survive_the_database_dropping_every_connection(named_postgres: tu
         assert answers[0].json()["id"] == created.json()["id"]
 
 
-def test_http_date_is_format_datetime_of_the_stored_timestamp() -> None:
-    for stamp in ("2025-03-04T05:06:07.123456Z", "2024-02-29T23:59:59.999999Z", "1999-12-31T00:00:00.000000Z",
-                  "2000-01-01T12:00:00.500000Z", "2026-11-22T11:59:04.000001Z"):
+def test_http_date_is_the_imf_fixdate_of_the_stored_timestamp() -> None:
+    """Worked by hand from the calendar: the second truncated, never rounded; always GMT."""
+    assert http_date("2025-03-04T05:06:07.123456Z") == "Tue, 04 Mar 2025 05:06:07 GMT"
+    assert http_date("2024-02-29T23:59:59.999999Z") == "Thu, 29 Feb 2024 23:59:59 GMT"
+    assert http_date("1999-12-31T00:00:00.000000Z") == "Fri, 31 Dec 1999 00:00:00 GMT"
+    assert http_date("2000-01-01T12:00:00.500000Z") == "Sat, 01 Jan 2000 12:00:00 GMT"
+    for stamp in ("2026-11-22T11:59:04.000001Z", "2025-03-04T05:06:07.123456Z"):
         assert http_date(stamp) == format_datetime(parse_timestamp(stamp), usegmt=True)
 
 

@@ -10,7 +10,6 @@ from service import fhirformat
 from service.store.content import fingerprint
 
 from .conftest import EXTERNAL_FILES
-from .stores import client, server  # noqa: F401  (fixtures)
 
 XML = "application/fhir+xml"
 

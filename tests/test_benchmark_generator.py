@@ -6,9 +6,13 @@ No timings here: the benchmarks themselves run with ``python -m benchmarks.run``
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from benchmarks import generate
 from service import conventions, loader, terminology
 from service.problems import Severity
+
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
 
 SPEC = generate.Spec(trusts=4, topics=17, seed=99, xml_share=0.5)
 

@@ -10,6 +10,8 @@ from service.cli import app
 
 from .conftest import EXTERNAL, GUIDELINES, PATHWAYS, minimal_pathway, write_json
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 runner = CliRunner()
 
 

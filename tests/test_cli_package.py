@@ -11,7 +11,6 @@ from service.cli import app
 from service.store import Store
 
 from .conftest import GUIDELINES
-from .stores import database_url  # noqa: F401  (fixture)
 
 
 def test_package_from_the_store(database_url: str, tmp_path: Path) -> None:

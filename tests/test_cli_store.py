@@ -13,7 +13,7 @@ from service.store import Store
 from service.store.content import fingerprint
 
 from .conftest import GUIDELINES, PATHWAYS, minimal_pathway, write_json
-from .stores import database_url, serve_process  # noqa: F401  (fixture)
+from .stores import serve_process
 
 runner = CliRunner()
 TOPIC = "laparoscopic-cholecystectomy-follow-up"

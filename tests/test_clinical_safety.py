@@ -6,12 +6,16 @@ import re
 from datetime import date
 from typing import Final
 
+import pytest
+
 from service import loader
 from service.site import words
 from service.variation.compare import TrustPathway, compare_topic
 from service.variation.network import group_by_topic
 
 from .conftest import REPOSITORY, minimal_pathway
+
+pytestmark = pytest.mark.fast
 
 HAZARD_LOG: Final = REPOSITORY / "docs" / "clinical-safety.md"
 TESTS: Final = REPOSITORY / "tests"

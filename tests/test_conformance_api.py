@@ -14,7 +14,7 @@ from fhirclient.models.structuredefinition import StructureDefinition
 from service import conventions as c
 
 from .conftest import GUIDELINES
-from .stores import ServerThread, client, server  # noqa: F401  (fixtures)
+from .stores import ServerThread
 
 GUIDELINE = json.loads((GUIDELINES / "paediatrics" / "tonsillectomy-follow-up.json").read_text())
 APPLY = {"resourceType": "Parameters", "parameter": [{"name": "subject", "valueString": "Patient/example"},

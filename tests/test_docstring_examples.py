@@ -8,6 +8,8 @@ import pytest
 
 import service
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 #: Modules that run only inside their framework (MkDocs' hooks, Alembic's environment) are not imported here.
 _FRAMEWORK_ONLY = ("service.site.hooks", "service.store.migrations")
 MODULES = sorted(info.name for info in pkgutil.walk_packages(service.__path__, "service.")

@@ -15,6 +15,8 @@ from service.fhirformat import FormatError
 
 from .conftest import EXTERNAL, EXTERNAL_FILES
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 #: The five resources the FHIR specification publishes in both formats (fixtures README).
 JSON_XML_PAIRS = [
     ("fhir-spec__PlanDefinition-KDN5.json", "fhir-spec__plandefinition-example-kdn5-simplified.xml"),

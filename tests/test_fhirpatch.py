@@ -3,6 +3,7 @@
 import copy
 import random
 
+import pytest
 from fhir.resources.R4B.parameters import Parameters
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,8 @@ from service.fhirpatch import apply, diff
 
 from .conftest import EXTERNAL
 from .variation_fixtures import action, q, trust_pathway
+
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
 
 
 def operations(patch: dict) -> list[dict]:

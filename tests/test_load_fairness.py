@@ -25,7 +25,7 @@ from service.store.content import fingerprint
 from service.store.schema import resource_version
 
 from .conftest import GUIDELINES, PATHWAYS, minimal_pathway
-from .stores import ServerThread, bearer, database_url  # noqa: F401  (fixture)
+from .stores import ServerThread, bearer
 
 #: Synthetic trusts x 15 topics: 750 pathways and 15 guidelines, a load of several seconds.
 TRUSTS: Final = 50
@@ -139,7 +139,7 @@ def store_snapshot(url: str) -> int:
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:  # noqa: F811  (tests/stores.py's fixture, not redefined)
+def store(database_url: str) -> Iterator[Store]:
     opened = Store.open(database_url)
     yield opened
     opened.close()

@@ -11,6 +11,8 @@ from service.problems import Severity
 
 from .conftest import EXTERNAL, EXTERNAL_FILES, EXTERNAL_INVALID, minimal_pathway, write_json
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 
 @pytest.mark.parametrize("path", EXTERNAL_FILES, ids=lambda p: p.name)
 def test_every_external_example_loads_without_errors(path: Path) -> None:

@@ -13,6 +13,8 @@ from service.variation.compare import TrustPathway
 
 from .conftest import GUIDELINES, PATHWAYS, REPOSITORY, minimal_pathway
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 ACTIVITY = REPOSITORY / "activity"
 MEASURES = read_measures(ACTIVITY / "measures")
 HEADER = "trust,topic,measure,period,value,note\n"

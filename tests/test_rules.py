@@ -11,6 +11,8 @@ from service.problems import Severity
 
 from .conftest import minimal_pathway
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 
 def findings(resource: dict) -> list[tuple[str, str | None]]:
     plan = PlanDefinition.model_validate(resource)

@@ -3,10 +3,14 @@
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pytest
+
 from service import conventions, loader, terminology
 from service.pathway import PathwayKind
 
 from .conftest import GUIDELINES, PATHWAYS
+
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
 
 RESULT = loader.load([PATHWAYS, GUIDELINES])
 PATHWAYS_LOADED = [r for r in RESULT.resources if r.pathway.kind is PathwayKind.TRUST_PATHWAY]

@@ -20,7 +20,7 @@ from service.store import StatementTimeout, Store, parse_search
 from service.store.engine import reading, time_statements
 
 from .conftest import minimal_pathway
-from .stores import BACKENDS, TEST_SECURITY, ServerThread, bearer, client, database, database_url, server  # noqa: F401  (fixtures)
+from .stores import BACKENDS, TEST_SECURITY, ServerThread, bearer, database
 
 LIMITS = RequestLimits()
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -4,10 +4,13 @@ import re
 import string
 import unicodedata
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.store.searchparams import normalize
+
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
 
 
 @settings(max_examples=300, deadline=None)

@@ -4,6 +4,8 @@ import pytest
 
 from service.monitoring.spc import Assurance, Direction, Rule, Rules, Variation, assurance, xmr
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 
 def flagged(chart) -> dict[int, tuple]:
     return {i: p.rules for i, p in enumerate(chart.points) if p.rules}

@@ -23,7 +23,6 @@ from service.spreadsheet.when import CellError, NotExpressible, parse_repeats, p
 from service.store import Store
 from service.store.content import unstamp
 from tests.conftest import GUIDELINES, PATHWAYS
-from tests.stores import database_url  # noqa: F401  (fixture)
 
 TOPIC = "laparoscopic-cholecystectomy-follow-up"
 UCUM = "http://unitsofmeasure.org"

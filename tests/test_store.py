@@ -11,7 +11,7 @@ from service.store import Gone, InvalidSearch, NotFound, PreconditionFailed, Sto
 from service.store.searchparams import REGISTRY
 
 from .conftest import minimal_pathway
-from .stores import BACKENDS, database, database_url  # noqa: F401  (fixture)
+from .stores import BACKENDS, database
 
 ODS = "https://fhir.nhs.uk/Id/ods-organization-code"
 OWNER = "http://harmonise.example.org/fhir/StructureDefinition/owning-organization"

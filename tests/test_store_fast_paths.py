@@ -30,7 +30,7 @@ from service.store.engine import IMMEDIATE, MIGRATIONS, make_engine, pool_size
 from service.store.schema import resource_version, search_index
 
 from .conftest import minimal_pathway
-from .stores import ServerThread, bearer, database, database_url  # noqa: F401  (fixture)
+from .stores import ServerThread, bearer, database
 
 
 def _precise(**overrides: Any) -> dict:
@@ -43,7 +43,7 @@ def _precise(**overrides: Any) -> dict:
     return resource
 
 
-def test_a_read_sends_the_stored_bytes_which_are_what_the_slow_path_renders(database_url: str,  # noqa: F811
+def test_a_read_sends_the_stored_bytes_which_are_what_the_slow_path_renders(database_url: str,
                                                                             tmp_path: Path) -> None:
     with ServerThread(database_url) as server, httpx.Client(base_url=server.base, headers=bearer()) as client:
         put = client.put("/PlanDefinition/precise", content=to_json(_precise(id="precise")),
@@ -70,7 +70,7 @@ def test_a_read_sends_the_stored_bytes_which_are_what_the_slow_path_renders(data
         assert client.get("/PlanDefinition/precise/_history/1").content == fast.content
 
 
-def test_the_parsed_resource_keeps_decimals_and_is_parsed_once(database_url: str) -> None:  # noqa: F811
+def test_the_parsed_resource_keeps_decimals_and_is_parsed_once(database_url: str) -> None:
     store = Store.open(database_url)
     with store.write() as writer:
         writer.update(_precise(id="precise"), "precise")
@@ -88,7 +88,7 @@ def _visible(store: Store, snapshot: int) -> dict[str, int]:
 
 
 def test_superseded_versions_are_invisible_from_the_snapshot_that_superseded_them(
-        database_url: str) -> None:  # noqa: F811
+        database_url: str) -> None:
     store = Store.open(database_url)
     txns = []
     with store.write() as writer:  # a: v1; b: v1 and v2 in one transaction
@@ -123,7 +123,7 @@ def test_superseded_versions_are_invisible_from_the_snapshot_that_superseded_the
     store.close()
 
 
-def test_a_long_search_value_is_matched_whole_not_by_its_indexed_prefix(database_url: str) -> None:  # noqa: F811
+def test_a_long_search_value_is_matched_whole_not_by_its_indexed_prefix(database_url: str) -> None:
     store = Store.open(database_url)
     stem = "http://example.org/" + "x" * 200
     with store.write() as writer:
@@ -221,7 +221,7 @@ def _at_first_revision(url: str) -> None:
 
 
 def test_upgrading_a_first_schema_database_keeps_its_content_and_fills_in_visibility(
-        database_url: str) -> None:  # noqa: F811
+        database_url: str) -> None:
     _at_first_revision(database_url)
     # Versions as the store wrote them under 0001: a (v1 then v2, txns 1 and 2), b (v1, deleted at txn 3).
     rows = [
@@ -285,7 +285,7 @@ def test_the_pool_size_comes_from_the_environment_and_is_checked(monkeypatch: An
             raise AssertionError(f"{bad} was accepted")
 
 
-def test_a_search_splices_the_stored_bytes_into_what_the_slow_path_renders(database_url: str) -> None:  # noqa: F811
+def test_a_search_splices_the_stored_bytes_into_what_the_slow_path_renders(database_url: str) -> None:
     with ServerThread(database_url) as server, httpx.Client(base_url=server.base, headers=bearer()) as client:
         for number in range(3):
             resource = _precise(id=f"precise-{number}", title=f"Precise {number}")
@@ -396,7 +396,7 @@ SEARCHES: list[tuple[list[tuple[str, str]], Any]] = [
 
 
 def test_a_search_from_the_index_alone_equals_a_brute_force_filter_at_every_snapshot(
-        database_url: str) -> None:  # noqa: F811
+        database_url: str) -> None:
     store = Store.open(database_url)
     txns = _history(store)
     _copies_agree(store)
@@ -423,7 +423,7 @@ def test_a_search_from_the_index_alone_equals_a_brute_force_filter_at_every_snap
     store.close()
 
 
-def test_index_copies_follow_each_version_superseded_in_a_batch_or_alone(database_url: str) -> None:  # noqa: F811
+def test_index_copies_follow_each_version_superseded_in_a_batch_or_alone(database_url: str) -> None:
     store = Store.open(database_url)
     _history(store)
     with store.write() as writer:  # three versions of one resource in one batch, then an unchanged one
@@ -440,7 +440,7 @@ def test_index_copies_follow_each_version_superseded_in_a_batch_or_alone(databas
     store.close()
 
 
-def test_totals_are_kept_per_snapshot_and_never_for_one_not_reached(database_url: str) -> None:  # noqa: F811
+def test_totals_are_kept_per_snapshot_and_never_for_one_not_reached(database_url: str) -> None:
     store = Store.open(database_url)
     txns = _history(store)
     topic = [("context", f"{TOPIC}|t1")]
@@ -474,7 +474,7 @@ def _at_revision(url: str, revision: str) -> None:
     engine.dispose()
 
 
-def test_upgrading_a_second_schema_database_fills_in_the_index_copies(database_url: str) -> None:  # noqa: F811
+def test_upgrading_a_second_schema_database_fills_in_the_index_copies(database_url: str) -> None:
     _at_revision(database_url, "0002")
     engine = make_engine(database_url)
     long_url = "http://example.org/" + "u" * 300

@@ -9,6 +9,8 @@ from service import units
 from service.normalise import normalise
 from service.problems import Severity
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 UCUM = "http://unitsofmeasure.org"
 
 

@@ -16,6 +16,8 @@ from service.variation.report import Classification, VariationReport
 
 from .variation_fixtures import TOPIC, action, build, four_trusts, guideline, q, trust_pathway
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "schemas" / "compare-report.schema.json"
 
 REGISTER = [

@@ -18,6 +18,8 @@ from service.variation.report import Classification, TopicReport
 
 from .variation_fixtures import BASE, TOPIC, action, q, trust_pathway
 
+pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
+
 TODAY = date(2026, 11, 22)
 
 

@@ -5,16 +5,44 @@
 - ``monitoring``: early-warning signals.
 - ``loading``: folders into the store and back out, never undoing a newer write.
 - ``activity``: monthly activity into the store as MeasureReports.
-- ``spreadsheets``: a trust's pathway as a workbook: the template, the import, the export.
+- ``guidelines``, ``decisions``: the guideline lifecycle and the register decisions.
+- ``spreadsheets``: pathways from and to workbooks.
 
 The layers below (``variation``, ``monitoring``, ``store``, ``loader``) know nothing of each other's
 callers; docs/architecture.md draws the picture.
+
+The names below are imported when first used (PEP 562), so importing a light module of this
+package (``application.conflicts`` for ``harmonise load --help``) does not import every use case.
 """
 
-from .comparing import Comparison, Topics, compare, propose, read_topics
-from .monitoring import Watch, watch
-from .sources import FolderSource, Record, Source, StoreSource
-from .spreadsheets import ImportResult, Template, export_pathway, import_pathway, template
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .comparing import Comparison, Topics, compare, propose, read_topics
+    from .monitoring import Watch, watch
+    from .sources import FolderSource, Record, Source, StoreSource
+    from .spreadsheets import ImportResult, Template, export_pathway, import_pathway, template
+
+#: Each public name and the module it is defined in.
+_HOMES = {"Comparison": "comparing", "Topics": "comparing", "compare": "comparing", "propose": "comparing",
+          "read_topics": "comparing", "Watch": "monitoring", "watch": "monitoring", "FolderSource": "sources",
+          "Record": "sources", "Source": "sources", "StoreSource": "sources", "ImportResult": "spreadsheets",
+          "Template": "spreadsheets", "export_pathway": "spreadsheets", "import_pathway": "spreadsheets",
+          "template": "spreadsheets"}
 
 __all__ = ["Comparison", "FolderSource", "ImportResult", "Record", "Source", "StoreSource", "Template", "Topics",
            "Watch", "compare", "export_pathway", "import_pathway", "propose", "read_topics", "template", "watch"]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value  # once: the next lookup is an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -51,6 +51,7 @@ from ..store import Store, StoredVersion, WriteOutcome, parse_search
 from ..store.content import unstamp
 from ..store.store import FileImport, Writer, import_digest
 from ..store.trusts import trust_organizations
+from .conflicts import OnConflict
 
 _SLUG: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 #: A numeric part of a business version (ASCII digits, short enough to be a number).
@@ -70,17 +71,6 @@ class Change(StrEnum):
     CONFLICT = "conflict"
     #: A conflict settled for the store (``OnConflict.KEEP_STORE``): nothing was written.
     KEPT = "kept"
-
-
-class OnConflict(StrEnum):
-    """What a load does with a file that changed while the store changed too."""
-
-    #: Write nothing for that resource and report it (the command exits 1).
-    REPORT = "report"
-    #: Keep the store's version; the file's content counts as imported, so it is not reported again.
-    KEEP_STORE = "keep-store"
-    #: Write the file's content as one new version on top of the store's.
-    TAKE_FILE = "take-file"
 
 
 @dataclass(frozen=True)

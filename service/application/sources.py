@@ -14,7 +14,7 @@ where it came from (a file, or ``PlanDefinition/id/_history/n``), so every figur
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from .. import conventions as c
 from .. import loader, register
@@ -30,8 +30,9 @@ from ..monitoring.activity import (
 from ..narrative import read_narrative
 from ..pathway import Pathway, PathwayKind
 from ..problems import Problem, Severity, error
-from ..store import Store, StoredVersion, parse_search
-from ..store.query import MAX_COUNT
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by StoreSource when used: reading folders needs none of it
+    from ..store import Store, StoredVersion
 
 #: The register's YAML file in a guidelines folder.
 REGISTER_FILE: Final = register.REGISTER_FILE
@@ -95,17 +96,21 @@ def _errors(problems: Iterable[Problem]) -> list[Problem]:
 class StoreSource:
     """The store: current versions by search, every version by history."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: "Store") -> None:
         self.store = store
         self.description = f"the store at {store.engine.url.render_as_string(hide_password=True)}"
 
-    def _reference(self, version: StoredVersion) -> str:
+    def _reference(self, version: "StoredVersion") -> str:
         return f"{version.resource_type}/{version.resource_id}/_history/{version.version_id}"
 
     def plan_definitions(self, topics: Collection[str] | None = None, *, every_version: bool = False
                          ) -> tuple[list[Record], list[Problem]]:
+        from ..store import parse_search
+        from ..store.query import MAX_COUNT
+
+        versions: Iterable[StoredVersion]
         if every_version:
-            versions: Iterable[StoredVersion] = self._history("PlanDefinition")
+            versions = self._history("PlanDefinition")
         elif topics is None:
             versions = self.store.current("PlanDefinition")
         elif not topics:
@@ -117,7 +122,9 @@ class StoreSource:
         records = [_record(v.resource, self._reference(v)) for v in versions if v.resource is not None]
         return [r for r in records if r is not None], []
 
-    def _history(self, resource_type: str, resource_id: str | None = None) -> Iterator[StoredVersion]:
+    def _history(self, resource_type: str, resource_id: str | None = None) -> "Iterator[StoredVersion]":
+        from ..store.query import MAX_COUNT
+
         offset = 0
         while True:
             page = self.store.history(resource_type, resource_id, count=MAX_COUNT, offset=offset)
@@ -135,6 +142,9 @@ class StoreSource:
     def _by_canonical(self, canonical: str) -> list[Record]:
         """The ``url`` search finds the resources that carry the url now; a version they no longer are
         is looked for in those resources' own histories, never in every resource's."""
+        from ..store import parse_search
+        from ..store.query import MAX_COUNT
+
         url, _, version = canonical.partition("|")
         query = parse_search("PlanDefinition", [("url", url), ("_count", str(MAX_COUNT))])
         current = [stored for stored in self.store.matching(query) if stored.resource is not None]

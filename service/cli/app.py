@@ -2,6 +2,10 @@
 
 Exit codes: 0 success, 1 the input has problems, 2 usage errors (click's own).
 Output for people goes through rich; ``--format json`` prints one JSON document on stdout.
+
+Every module of this package keeps its top level light (typer, rich's console, the option types):
+``harmonise --help`` imports them all, so a command imports what it needs (the store, the loader,
+the application layer) when it runs. ``tests/test_cli_startup.py`` holds them to it.
 """
 
 import json
@@ -10,13 +14,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from .. import __version__, loader
+from .. import __version__
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from .. import loader
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -101,7 +109,7 @@ def main_callback(
 class FileProgress:
     """What a loader reports as it goes: how many files it found, then each file read."""
 
-    def __init__(self, progress: Progress, task: TaskID) -> None:
+    def __init__(self, progress: "Progress", task: "TaskID") -> None:
         self._progress, self._task = progress, task
 
     def found(self, count: int) -> None:
@@ -114,6 +122,8 @@ class FileProgress:
 @contextmanager
 def file_progress(quiet: bool) -> Iterator[FileProgress]:
     """A progress bar over files being read, on a terminal (stderr, gone when done)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -125,8 +135,10 @@ def file_progress(quiet: bool) -> Iterator[FileProgress]:
         yield FileProgress(progress, progress.add_task("Reading FHIR files", total=None))
 
 
-def load_with_progress(paths: list[Path], quiet: bool) -> loader.LoadResult:
+def load_with_progress(paths: list[Path], quiet: bool) -> "loader.LoadResult":
     """Load files with a progress bar on a terminal."""
+    from .. import loader
+
     with file_progress(quiet) as progress:
         return loader.load(paths, on_file=progress.read, on_found=progress.found)
 

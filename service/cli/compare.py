@@ -1,24 +1,30 @@
 """``harmonise compare`` and ``harmonise propose``: the variation report and consensus proposals."""
 
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from .. import application, fhirformat, terminology
-from ..problems import Problem
-from ..variation.report import Cell, Classification, TopicReport, VariationReport
 from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out, print_json
 from .sources import FromGuidelinesOption, FromPathwaysOption, content_source, say_source
 
-LABELS = {
-    Classification.WITHIN_TOLERANCE: ("within tolerance", "green"),
-    Classification.WARRANTED: ("warranted", "cyan"),
-    Classification.UNWARRANTED: ("UNWARRANTED", "bold red"),
-}
+if TYPE_CHECKING:
+    from ..problems import Problem
+    from ..variation.report import Cell, Classification, TopicReport, VariationReport
+
+
+@cache
+def labels() -> "dict[Classification, tuple[str, str]]":
+    """Each classification's words and colour in the terminal."""
+    from ..variation.report import Classification
+
+    return {
+        Classification.WITHIN_TOLERANCE: ("within tolerance", "green"),
+        Classification.WARRANTED: ("warranted", "cyan"),
+        Classification.UNWARRANTED: ("UNWARRANTED", "bold red"),
+    }
 
 AsOfOption = Annotated[
     str | None,
@@ -43,7 +49,7 @@ def as_of_date(value: str | None) -> date:
         raise typer.BadParameter(f"'{value}' is not a date like 2026-11-22", param_hint="--as-of") from None
 
 
-def _report_problems(problems: list[Problem]) -> None:
+def _report_problems(problems: "list[Problem]") -> None:
     if problems:
         err.print(
             f"[yellow]{len(problems)} file problem(s) kept some resources out of the comparison; "
@@ -71,6 +77,8 @@ def compare(
     optional step), warranted (the variation register covers it and its review date has not
     passed), or unwarranted. Exit 1 if the input has problems or the topic is unknown.
     """
+    from .. import application
+
     if (topic is None) == (not all_topics):
         raise typer.BadParameter("give a TOPIC or --all (not both)")
     today = as_of_date(as_of)
@@ -95,11 +103,13 @@ def compare(
     raise typer.Exit(1 if problems else 0)
 
 
-def _cell_text(cell: Cell) -> str:
+def _cell_text(cell: "Cell") -> str:
     """A matrix cell: its timing as written ("days 0-14"), then its classification; a timing that cannot
     be compared says so and why, and is never called a match."""
+    from rich.markup import escape
+
     if cell.classification:
-        text, style = LABELS[cell.classification]
+        text, style = labels()[cell.classification]
         label = f"\n[{style}]{text}[/{style}]"
     else:
         label = "" if cell.not_comparable else "\n[green]matches[/green]"
@@ -111,8 +121,12 @@ def _window(window: tuple[float, float] | None) -> str:
     return f"days {window[0]:g}-{window[1]:g}" if window else "no window"
 
 
-def print_topic(report: TopicReport, whole: VariationReport) -> None:
+def print_topic(report: "TopicReport", whole: "VariationReport") -> None:
     """The plain-words terminal report of one topic."""
+    from rich.table import Table
+
+    from .. import terminology
+
     network = terminology.code_system("http://harmonise.example.org/fhir/CodeSystem/hosted-network")
     out.rule(f"[bold]{report.title}[/bold]")
     out.print(
@@ -188,13 +202,15 @@ def print_topic(report: TopicReport, whole: VariationReport) -> None:
     _print_sources(report)
 
 
-def _print_differences(report: TopicReport) -> None:
+def _print_differences(report: "TopicReport") -> None:
+    from ..variation.report import Classification
+
     groups = [
         (c, [d for d in report.differences if d.classification is c])
         for c in (Classification.UNWARRANTED, Classification.WARRANTED, Classification.WITHIN_TOLERANCE)
     ]
     for classification, items in groups:
-        text, style = LABELS[classification]
+        text, style = labels()[classification]
         out.print(f"\n[{style}]{text.capitalize()} differences: {len(items)}[/{style}]")
         if classification is Classification.WITHIN_TOLERANCE:
             out.print("  (listed in --format json)" if items else "")
@@ -211,7 +227,7 @@ def _print_differences(report: TopicReport) -> None:
                 )
 
 
-def _print_sources(report: TopicReport) -> None:
+def _print_sources(report: "TopicReport") -> None:
     out.print("\n[bold]Where the figures come from[/bold]")
     for t in report.trusts:
         out.print(f"  {t.ods}: {t.pathway} ({t.file})")
@@ -250,6 +266,10 @@ def propose(
     why. It is a draft (status draft) for the network to edit and agree; with --draft it is
     also stored as the topic's draft guideline.
     """
+    from rich.table import Table
+
+    from .. import application, fhirformat
+
     with content_source(database, pathways, guidelines, output is OutputFormat.json, "propose") as source:
         resource, read = application.propose(source, topic, date.today())
     say_source(source, empty=not read.content, quiet=output is OutputFormat.json)

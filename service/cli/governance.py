@@ -7,16 +7,16 @@ The same use cases as the API's lifecycle operations and register writes (``appl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from ..application import StoreSource, decisions, guidelines
-from ..register import Dimension, RegisterEntry
-from ..store import Store, Writer
+from ..variation.dimension import Dimension
 from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out, print_json
 from .store import open_store
+
+if TYPE_CHECKING:
+    from ..store import Store, Writer
 
 guideline_app = typer.Typer(help="The guideline lifecycle: draft, approve, release, retire (HL7 CRMI).",
                             no_args_is_help=True, rich_markup_mode=None)
@@ -39,8 +39,10 @@ def _day(value: str | None, option: str) -> date | None:
 
 
 @contextmanager
-def _writing(database: str, command: str) -> Iterator[tuple[Store, Writer]]:
+def _writing(database: str, command: str) -> "Iterator[tuple[Store, Writer]]":
     """One audited write to the store, or a plain message and exit 1 when the lifecycle or register refuses."""
+    from ..application import decisions, guidelines
+
     store = open_store(database, command)
     try:
         with store.write() as writer:
@@ -58,6 +60,10 @@ def _writing(database: str, command: str) -> Iterator[tuple[Store, Writer]]:
 @guideline_app.command("list")
 def guideline_list(database: DatabaseOption = DEFAULT_DATABASE, output: FormatOption = OutputFormat.text) -> None:
     """Every network guideline in the store: topic, status, version, when approved, next review."""
+    from rich.table import Table
+
+    from ..application import guidelines
+
     store = open_store(database)
     try:
         found = guidelines.rows((v.reference, v.resource) for v in store.current("PlanDefinition") if v.resource)
@@ -75,7 +81,9 @@ def guideline_list(database: DatabaseOption = DEFAULT_DATABASE, output: FormatOp
     out.print(table)
 
 
-def _active_of(store: Store, topic: str) -> str:
+def _active_of(store: "Store", topic: str) -> str:
+    from ..application import guidelines
+
     rows = guidelines.rows((v.reference, v.resource) for v in store.current("PlanDefinition") if v.resource)
     active = [row for row in rows if row.topic == topic and row.status in ("active", "retired")]
     if not active:
@@ -94,6 +102,8 @@ def guideline_draft(
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """Make a new draft version of a topic's agreed guideline, to change, approve and release."""
+    from ..application import guidelines
+
     store = open_store(database)
     try:
         source_id = _active_of(store, topic)
@@ -114,6 +124,8 @@ def guideline_approve(
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """Record an approval (approvalDate, the approver, a comment); the status does not change."""
+    from ..application import guidelines
+
     day = _day(on, "--on") or date.today()
     with _writing(database, "guideline approve") as (_store, writer):
         approved = guidelines.approve(writer, guideline_id, day, approver, comment)
@@ -128,6 +140,8 @@ def guideline_release(
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """Make an approved draft the topic's agreed guideline; the previous one is retired in the same change."""
+    from ..application import guidelines
+
     with _writing(database, "guideline release") as (_store, writer):
         done = guidelines.release(writer, guideline_id, date.today(), _day(review_by, "--review-by"))
     retired = ", ".join(v.reference for v in done.retired) or "none"
@@ -137,6 +151,8 @@ def guideline_release(
 @guideline_app.command("retire")
 def guideline_retire(guideline_id: IdArgument, database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """Withdraw a guideline; its topic has no agreed guideline until another is released."""
+    from ..application import guidelines
+
     with _writing(database, "guideline retire") as (_store, writer):
         retired = guidelines.retire(writer, guideline_id, date.today())
     out.print(f"Retired {retired.reference}.")
@@ -148,6 +164,10 @@ def guideline_retire(guideline_id: IdArgument, database: DatabaseOption = DEFAUL
 @register_app.command("list")
 def register_list(database: DatabaseOption = DEFAULT_DATABASE, output: FormatOption = OutputFormat.text) -> None:
     """Every entry of the register, with its review date; expired and retired ones say so."""
+    from rich.table import Table
+
+    from ..application import decisions
+
     store = open_store(database)
     try:
         found = decisions.entries(store.current("Basic"))
@@ -185,6 +205,9 @@ def register_add(
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """Record a warranted variation: the difference then counts as warranted until its review date."""
+    from ..application import StoreSource, decisions
+    from ..register import RegisterEntry
+
     try:
         entry = RegisterEntry.model_validate({
             "trust": trust, "topic": topic, "step": step, "dimension": dimension, "rationale": rationale,
@@ -207,6 +230,8 @@ def register_renew(
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """Move an entry's review date on, with the rationale for keeping it."""
+    from ..application import decisions
+
     day = _day(review_by, "--review-by")
     assert day is not None
     with _writing(database, "register renew") as (_store, writer):
@@ -221,6 +246,8 @@ def register_retire(
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """End an entry: the difference counts as unwarranted again; the entry is kept with why."""
+    from ..application import decisions
+
     with _writing(database, "register retire") as (_store, writer):
         retired = decisions.retire(writer, entry_id, reason, date.today())
     out.print(f"Retired {retired.reference}: {reason}")
@@ -228,6 +255,8 @@ def register_retire(
 
 def store_proposal(database: str, resource: dict, today: date) -> str:
     """``propose --draft``: keep the consensus proposal in the store as a draft guideline; its reference."""
+    from ..application import guidelines
+
     with _writing(database, "propose --draft") as (_store, writer):
         return guidelines.store_proposal(writer, resource, today).reference
 

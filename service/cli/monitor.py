@@ -1,21 +1,17 @@
 """``harmonise import-activity`` and ``harmonise monitor``: activity in, early-warning signals out."""
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from .. import application
-from ..application.activity import import_activity as store_activity
-from ..monitoring.activity import parse_csv, read_measures
-from ..monitoring.signals import topic_title
-from ..problems import Problem
 from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, default_folder, out, print_json
 from .compare import AsOfOption, as_of_date
 from .sources import FromGuidelinesOption, FromPathwaysOption, content_source, say_source
 from .store import open_store
+
+if TYPE_CHECKING:
+    from ..problems import Problem
 
 MeasuresOption = Annotated[
     Path,
@@ -28,7 +24,7 @@ MeasuresOption = Annotated[
 ]
 
 
-def _print_problems(problems: list[Problem]) -> None:
+def _print_problems(problems: "list[Problem]") -> None:
     for problem in problems:
         out.print(f"  [red]error[/red] {problem.file}: {problem.path}: {problem.message}")
 
@@ -52,13 +48,14 @@ def import_activity(
     is listed with its row, column and value, nothing is imported, and the exit code is 1.
     Importing the same file again changes nothing.
     """
+    from ..application.activity import import_activity as store_activity
+    from ..monitoring.activity import parse_csv, read_measures
+
     known = read_measures(measures)
     values, problems = parse_csv(csv_file.read_text("utf-8-sig"), known, str(csv_file))
     if problems:
         if output is OutputFormat.json:
-            out.print_json(
-                json.dumps({"ok": False, "imported": 0, "problems": [p.model_dump(mode="json") for p in problems]})
-            )
+            print_json({"ok": False, "imported": 0, "problems": [p.model_dump(mode="json") for p in problems]})
         else:
             out.print(f"{csv_file}: {len(problems)} problem(s); nothing was imported.")
             _print_problems(problems)
@@ -69,16 +66,14 @@ def import_activity(
     finally:
         store.close()
     if output is OutputFormat.json:
-        out.print_json(
-            json.dumps(
-                {
-                    "ok": True,
-                    "rows": len(values),
-                    "created": report.created,
-                    "updated": report.updated,
-                    "unchanged": report.unchanged,
-                }
-            )
+        print_json(
+            {
+                "ok": True,
+                "rows": len(values),
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+            }
         )
     else:
         out.print(
@@ -103,6 +98,11 @@ def monitor(
     (Making Data Count rules), a pathway that moved away from the guideline it adopted, a guideline
     past its review date, and a warranted-variation justification past its review date.
     """
+    from rich.table import Table
+
+    from .. import application
+    from ..monitoring.signals import topic_title
+
     today = as_of_date(as_of)
     with content_source(database, pathways, guidelines, output is OutputFormat.json, "monitor") as source:
         watched = application.watch(source, today)

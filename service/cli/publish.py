@@ -5,19 +5,11 @@ day given here; the same input and the same day give the same bytes. Exit 1 when
 has errors (no site is built then) or MkDocs refuses the build; 2 on usage errors.
 """
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from mkdocs.exceptions import Abort
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from ..conformance import package as fhir_package
-from ..problems import Problem
-from ..site.build import build_site
-from ..site.events import BUILD
-from ..site.settings import SiteSettings, build_day
 from .app import (
     DEFAULT_DATABASE,
     REPOSITORY,
@@ -28,11 +20,17 @@ from .app import (
     default_folder,
     err,
     out,
+    print_json,
 )
 from .compare import AsOfOption, as_of_date
 from .package import active_guidelines
 from .sources import FromGuidelinesOption, FromPathwaysOption
 from .store import open_store
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from ..problems import Problem
 
 CONFIG_FILE = REPOSITORY / "mkdocs.yml"
 #: Problems listed in the terminal before "and N more".
@@ -42,7 +40,7 @@ SHOWN_PROBLEMS = 10
 class _Bar:
     """Build progress as a rich bar (a ``site.progress.Listener``)."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: "Progress") -> None:
         self.progress = progress
         self.task = progress.add_task("Building the site", total=None)
 
@@ -60,10 +58,10 @@ def _check_out(site: Path) -> None:
                                  "Choose another folder.", param_hint="--out")
 
 
-def _fail(problems: list[Problem], message: str, output: OutputFormat, site: Path) -> None:
+def _fail(problems: "list[Problem]", message: str, output: OutputFormat, site: Path) -> None:
     if output is OutputFormat.json:
-        out.print_json(json.dumps({"ok": False, "site": None, "message": message,
-                                   "problems": [p.model_dump(mode="json") for p in problems]}))
+        print_json({"ok": False, "site": None, "message": message,
+                    "problems": [p.model_dump(mode="json") for p in problems]})
     else:
         err.print(f"[red]{message}[/red]")
         for problem in problems[:SHOWN_PROBLEMS]:
@@ -91,6 +89,13 @@ def publish(
     content at build time; the hand-written pages are in docs/. Open the site's index.html in a
     browser, from a web server or straight from the disk: it needs no other host.
     """
+    from mkdocs.exceptions import Abort
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ..site.build import build_site
+    from ..site.events import BUILD
+    from ..site.settings import SiteSettings, build_day
+
     day = as_of_date(as_of) if as_of else build_day()
     _check_out(site)
     if not CONFIG_FILE.is_file():
@@ -112,12 +117,14 @@ def publish(
             _fail(problems, str(exc) if not problems else
                   f"{len(problems)} problem(s) in the content; run 'harmonise validate' for details.", output, site)
     # The FHIR package beside the pages (docs/integrators.md links it), from the same content.
+    from ..conformance import package as fhir_package
+
     fhir_package.write_package(site, sorted(active_guidelines(database, guidelines if from_folders else None),
                                             key=lambda g: str(g.get("id"))))
     pages = sum(1 for _ in site.rglob("*.html"))
     if output is OutputFormat.json:
-        out.print_json(json.dumps({"ok": True, "site": str(site), "pages": pages, "as_of": day.isoformat(),
-                                   "topics": len(content.topics), "source": content.source, "problems": []}))
+        print_json({"ok": True, "site": str(site), "pages": pages, "as_of": day.isoformat(),
+                    "topics": len(content.topics), "source": content.source, "problems": []})
     else:
         out.print(f"Published {pages} pages for {len(content.topics)} topics from {content.source} to {site} "
                   f"(register checked as of {day.isoformat()}). Open {site / 'index.html'} in a browser.")

@@ -3,13 +3,15 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..application import FolderSource, Source, StoreSource
 from .app import default_folder, err, file_progress
 from .store import open_store
+
+if TYPE_CHECKING:
+    from ..application import Source
 
 FromPathwaysOption = Annotated[
     Path | None,
@@ -25,9 +27,11 @@ FromGuidelinesOption = Annotated[
 
 @contextmanager
 def content_source(database: str, pathways: Path | None, guidelines: Path | None, quiet: bool,
-                   command: str) -> Iterator[Source]:
+                   command: str) -> "Iterator[Source]":
     """The store at ``database``, or, when either folder is named, the folders (the other one defaulting to
     the repository's), with a progress bar over the files."""
+    from ..application import FolderSource, StoreSource
+
     if pathways is None and guidelines is None:
         store = open_store(database, command)
         try:
@@ -40,9 +44,11 @@ def content_source(database: str, pathways: Path | None, guidelines: Path | None
                            activity=default_folder("activity"), on_found=progress.found, on_file=progress.read)
 
 
-def say_source(source: Source, empty: bool, quiet: bool = False) -> None:
+def say_source(source: "Source", empty: bool, quiet: bool = False) -> None:
     """Tell the reader what the figures come from (not when ``quiet``: JSON carries it); when the store
     is empty, how to fill it."""
+    from ..application import FolderSource
+
     if isinstance(source, FolderSource) and not quiet:
         err.print(f"[dim]Showing {source.description}.[/dim]")
     elif empty:

@@ -7,22 +7,16 @@ pathway lead's guide.
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..application.spreadsheets import (
-    ImportResult,
-    csv_pathway_fields,
-    export_pathway,
-    import_pathway,
-    template,
-)
-from ..fhirformat import to_json
-from ..spreadsheet import Sheets, read_csv, read_workbook
-from ..store import Gone, NotFound
 from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out, print_json
 from .store import open_store
+
+if TYPE_CHECKING:  # the workbook and store modules are imported when a command runs, so --help answers at once
+    from ..application.spreadsheets import ImportResult
+    from ..spreadsheet import Sheets
 
 WorkbookArgument = Annotated[Path, typer.Argument(help="The workbook to write (.xlsx).", dir_okay=False)]
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")]
@@ -38,7 +32,7 @@ def _writable(path: Path, force: bool) -> None:
         raise typer.Exit(2)
 
 
-def _say_notes(sheets: Sheets, output: OutputFormat) -> None:
+def _say_notes(sheets: "Sheets", output: OutputFormat) -> None:
     if output is OutputFormat.text and sheets.notes:
         out.print(f"[yellow]{len(sheets.notes)} step(s) have what a cell cannot show; the workbook keeps it as stored "
                   "and says so in the Note column and on the Instructions sheet:[/yellow]")
@@ -62,6 +56,8 @@ def template_command(
     Drop-down lists come from the network's code systems; the Instructions sheet says how to fill
     it in. Import it with 'harmonise import-pathway FILE'.
     """
+    from ..application.spreadsheets import template
+
     _writable(file, force)
     store = open_store(database, "template")
     try:
@@ -84,7 +80,7 @@ def template_command(
     out.print(f"Fill in the Pathway and Steps sheets, then run: harmonise import-pathway {file}")
 
 
-def _result_json(result: ImportResult, file: Path) -> dict[str, Any]:
+def _result_json(result: "ImportResult", file: Path) -> dict[str, Any]:
     return {"ok": result.ok, "file": str(file), "change": result.change, "reference": result.reference,
             "replaces": result.replaces, "problems": [p.as_json() for p in result.problems],
             "warnings": result.warnings}
@@ -120,6 +116,10 @@ def import_pathway_command(
     needs --trust, --topic and --version (the Pathway sheet's other values come from the stored
     pathway, else the template's).
     """
+    from ..application.spreadsheets import csv_pathway_fields, import_pathway
+    from ..fhirformat import to_json
+    from ..spreadsheet import read_csv, read_workbook
+
     suffix = file.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         err.print(f"{file}: give an .xlsx workbook or a .csv of its Steps sheet")
@@ -184,6 +184,9 @@ def export_pathway_command(
     no cell can say reads 'as stored', kept as the store has it, with the reason in its Note and on
     the Instructions sheet; no step is left out.
     """
+    from ..application.spreadsheets import export_pathway
+    from ..store import Gone, NotFound
+
     _writable(file, force)
     store = open_store(database, "export-pathway")
     try:

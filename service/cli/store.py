@@ -6,32 +6,18 @@ API tokens do not apply; their changes are audited as ``local-admin`` with the u
 command.
 """
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import replace
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from ..application.loading import Change, LoadReport, OnConflict, export_current, store_files
-from ..problems import Severity
-from ..security.settings import (
-    ALLOW_ANONYMOUS_WRITES,
-    PUBLIC_BASE_URL,
-    SECRET,
-    SECRET_FILE,
-    TRUSTED_PROXIES,
-    ConfigError,
-    SecuritySettings,
-)
-from ..store import Store, parse_search
-from ..store.audit import local_admin
+from ..application.conflicts import OnConflict
+from ..security.variables import ALLOW_ANONYMOUS_WRITES, PUBLIC_BASE_URL, SECRET, SECRET_FILE, TRUSTED_PROXIES
 from .app import (
     DEFAULT_DATABASE,
     DatabaseOption,
@@ -47,20 +33,33 @@ from .app import (
     print_json,
 )
 
+if TYPE_CHECKING:
+    from ..application.loading import LoadReport
+    from ..security.settings import SecuritySettings
+    from ..store import Store
+
 
 def _shown(url: str) -> str:
     """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return url
 
 
-def open_store(url: str, command: str | None = None) -> Store:
+def open_store(url: str, command: str | None = None) -> "Store":
     """Open (and migrate) the store, or stop with a plain message: exit 2 for a bad URL, 1 if unreachable.
 
     Its writes are audited as the local administrator running ``harmonise <command>``.
     """
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from ..store import Store
+    from ..store.audit import local_admin
+
     try:
         return Store.open(url, operator=local_admin(f"harmonise {command}" if command else None))
     except ArgumentError:
@@ -72,14 +71,19 @@ def open_store(url: str, command: str | None = None) -> Store:
         raise typer.Exit(1) from None
 
 
-def _load(store: Store, pathways: Path, guidelines: Path, quiet: bool,
-          on_conflict: OnConflict = OnConflict.REPORT) -> LoadReport:
+def _load(store: "Store", pathways: Path, guidelines: Path, quiet: bool,
+          on_conflict: OnConflict = OnConflict.REPORT) -> "LoadReport":
+    from ..application.loading import store_files
+
     with file_progress(quiet) as progress:
         return store_files(store, [pathways, guidelines], on_file=progress.read, on_found=progress.found,
                            on_conflict=on_conflict)
 
 
-def _report_json(report: LoadReport, database: str) -> dict[str, Any]:
+def _report_json(report: "LoadReport", database: str) -> dict[str, Any]:
+    from ..application.loading import Change
+    from ..problems import Severity
+
     errors = [p for p in report.problems if p.severity is Severity.ERROR]
     return {
         "ok": not errors,
@@ -101,7 +105,10 @@ def _report_json(report: LoadReport, database: str) -> dict[str, Any]:
     }
 
 
-def _print_report(report: LoadReport, database: str) -> None:
+def _print_report(report: "LoadReport", database: str) -> None:
+    from ..application.loading import Change
+    from ..problems import Severity
+
     errors = [p for p in report.problems if p.severity is Severity.ERROR]
     failed_files = {p.file for p in errors}
     organizations = sum(1 for item in report.items if item.change is not Change.UNCHANGED
@@ -163,6 +170,8 @@ def load(
     API meanwhile: resources are written in batches, each atomic, so a reader may see part of a
     load, and a load stopped midway is finished by running it again.
     """
+    from ..problems import Severity
+
     store = open_store(database, "load")
     try:
         report = _load(store, pathways, guidelines, quiet=output is OutputFormat.json, on_conflict=on_conflict)
@@ -190,20 +199,24 @@ def export(
     guidelines/variation-register.yaml. Exporting into a checkout of the network's content brings
     it up to date from the store, and loading what was written changes nothing.
     """
+    from ..application.loading import export_current
+
     store = open_store(database)
     try:
         written = export_current(store, folder)
     finally:
         store.close()
     if output is OutputFormat.json:
-        out.print_json(json.dumps({"folder": str(folder), "files": [
-            {"reference": reference, "file": str(path)} for reference, path in written]}))
+        print_json({"folder": str(folder), "files": [
+            {"reference": reference, "file": str(path)} for reference, path in written]})
     else:
         out.print(f"Exported {len(written)} file(s) from {_shown(database)} to {folder}")
 
 
-def security_settings(database: str) -> SecuritySettings:
+def security_settings(database: str) -> "SecuritySettings":
     """The security settings from the environment, or stop with the reason (exit 2)."""
+    from ..security.settings import ConfigError, SecuritySettings
+
     try:
         return SecuritySettings.from_environment(database)
     except ConfigError as exc:
@@ -343,5 +356,7 @@ def serve(
                 forwarded_allow_ips=list(proxies))
 
 
-def _is_empty(store: Store) -> bool:
+def _is_empty(store: "Store") -> bool:
+    from ..store import parse_search
+
     return not store.search(parse_search("PlanDefinition", [("_count", "1")])).versions

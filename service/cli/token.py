@@ -5,18 +5,18 @@ It signs with the key ``harmonise serve`` verifies with, found the same way (``H
 machine the two always agree. Scopes and claims are those of ``service.security``.
 """
 
-import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
 from .. import conventions as c
-from ..security.scopes import NETWORK_LEAD, Scopes, is_known
-from ..security.tokens import issue
-from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out
+from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out, print_json
 from .store import security_settings
+
+if TYPE_CHECKING:
+    from ..security.scopes import Scopes
 
 _DURATION: Final = re.compile(r"(?P<amount>[1-9][0-9]{0,5})(?P<unit>[mhd])")
 _UNITS: Final = {"m": "minutes", "h": "hours", "d": "days"}
@@ -32,8 +32,10 @@ def _lifetime(text: str) -> timedelta:
     return timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})
 
 
-def _scopes(asked: list[str], trust: str | None, network_lead: bool) -> Scopes:
+def _scopes(asked: list[str], trust: str | None, network_lead: bool) -> "Scopes":
     """The scopes asked for, or by default: read everything, and write what the holder's role covers."""
+    from ..security.scopes import NETWORK_LEAD, Scopes, is_known
+
     unknown = [scope for scope in asked if not is_known(scope)]
     if unknown:
         raise typer.BadParameter(f"not a scope this server knows: {', '.join(unknown)} (use e.g. "
@@ -74,6 +76,8 @@ def token(
     For local use: the token is signed with this installation's key, the one `harmonise serve`
     checks. Example: curl -H "Authorization: Bearer $(harmonise token --trust RHQ)" ...
     """
+    from ..security.tokens import issue
+
     if trust is not None and trust not in c.TRUSTS:
         raise typer.BadParameter(f"'{trust}' is not one of the network's trusts ({', '.join(c.TRUSTS)})",
                                  param_hint="--trust")
@@ -85,8 +89,8 @@ def token(
     signed = issue(settings, holder, scopes, trust, lifetime, now)
     expiry = (now + lifetime).isoformat(timespec="seconds")
     if output is OutputFormat.json:
-        out.print_json(json.dumps({"token": signed, "subject": holder, "trust": trust, "scope": str(scopes),
-                                   "expires": expiry, "key": settings.key_source}))
+        print_json({"token": signed, "subject": holder, "trust": trust, "scope": str(scopes),
+                    "expires": expiry, "key": settings.key_source})
         return
     out.print(signed, markup=False, highlight=False)
     err.print(f"Token for {holder} ({scopes}), expires {expiry}; signed with the key from {settings.key_source}.",

@@ -1,17 +1,11 @@
 """``harmonise validate``: FHIR validity and the Harmonise conventions, file by file."""
 
-import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from .. import loader, terminology
-from ..conventions import TRUSTS
-from ..pathway import PathwayKind
-from ..problems import Problem, Severity
 from .app import (
     FormatOption,
     GuidelinesOption,
@@ -21,14 +15,21 @@ from .app import (
     default_folder,
     load_with_progress,
     out,
+    print_json,
 )
 
+if TYPE_CHECKING:
+    from .. import loader
+    from ..problems import Problem
 
-def _problem_json(problem: Problem) -> dict[str, Any]:
+
+def _problem_json(problem: "Problem") -> dict[str, Any]:
     return problem.model_dump(mode="json")
 
 
-def _validate_json(result: loader.LoadResult, exit_code: int) -> dict[str, Any]:
+def _validate_json(result: "loader.LoadResult", exit_code: int) -> dict[str, Any]:
+    from ..problems import Severity
+
     errors = sum(p.severity is Severity.ERROR for p in result.problems)
     return {
         "ok": exit_code == 0,
@@ -53,7 +54,14 @@ def _validate_json(result: loader.LoadResult, exit_code: int) -> dict[str, Any]:
     }
 
 
-def _print_summary(result: loader.LoadResult) -> None:
+def _print_summary(result: "loader.LoadResult") -> None:
+    from rich.table import Table
+
+    from .. import terminology
+    from ..conventions import TRUSTS
+    from ..pathway import PathwayKind
+    from ..problems import Severity
+
     kinds: dict[PathwayKind, int] = defaultdict(int)
     for resource in result.resources:
         kinds[resource.pathway.kind] += 1
@@ -88,7 +96,9 @@ def _print_summary(result: loader.LoadResult) -> None:
         out.print(table)
 
 
-def _print_problems(problems: list[Problem]) -> None:
+def _print_problems(problems: "list[Problem]") -> None:
+    from ..problems import Severity
+
     by_file: dict[str, list[Problem]] = defaultdict(list)
     for problem in problems:
         by_file[problem.file or "(no file)"].append(problem)
@@ -123,13 +133,15 @@ def validate(
     Every problem names the file, the element path and the rule it breaks. All files are
     checked, whatever the others hold. Exit 1 if any error, or any warning with --strict.
     """
+    from ..problems import Severity
+
     targets = paths or [pathways, guidelines]
     result = load_with_progress(targets, quiet=output is OutputFormat.json)
     errors = any(p.severity is Severity.ERROR for p in result.problems)
     failed = errors or (strict and bool(result.problems))
     exit_code = 1 if failed else 0
     if output is OutputFormat.json:
-        out.print_json(json.dumps(_validate_json(result, exit_code)))
+        print_json(_validate_json(result, exit_code))
     else:
         _print_summary(result)
         _print_problems(result.problems)
