@@ -13,6 +13,7 @@ from typing import Annotated, Final
 import typer
 
 from .. import conventions as c
+from ..security.passwords import READ_ALL, TRUST_WRITES, WRITE_ALL
 from ..security.scopes import NETWORK_LEAD, Scopes, is_known
 from ..security.tokens import issue
 from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out
@@ -20,9 +21,6 @@ from .store import security_settings
 
 _DURATION: Final = re.compile(r"(?P<amount>[1-9][0-9]{0,5})(?P<unit>[mhd])")
 _UNITS: Final = {"m": "minutes", "h": "hours", "d": "days"}
-READ_ALL: Final = "system/*.read"
-TRUST_WRITES: Final = ("system/PlanDefinition.write", "system/MeasureReport.write")
-WRITE_ALL: Final = "system/*.write"
 
 
 def _lifetime(text: str) -> timedelta:
