@@ -251,3 +251,27 @@ def test_a_trusts_lead_downloads_its_template_and_imports_it_seeing_problems_or_
     # The version compare now reports for RP5 is the one imported.
     version = read_workbook(prefilled.content).pathway["version"]
     assert version and rp5["pathway"].endswith(f"|{version}"), (rp5["pathway"], version)
+
+
+def test_a_network_lead_approves_and_releases_a_draft_guideline(https: TestClient, network: str) -> None:
+    from service.application import guidelines
+
+    store = Store.open(network)
+    try:
+        with store.write() as writer:
+            draft = guidelines.draft(writer, "guideline-tonsillectomy-follow-up", "1.1.0", datetime.now(UTC).date())
+    finally:
+        store.close()
+    assert sign_in(https, "lead").status_code == 303
+    token = csrf(https, "/workspace/guidelines")
+    early = https.post(f"/workspace/guidelines/{draft.resource_id}/release", data={"csrf": token})
+    assert early.status_code == 409 and "has not been approved" in early.text
+    approved = https.post(f"/workspace/guidelines/{draft.resource_id}/approve",
+                          data={"csrf": token, "comment": "Agreed at the board."})
+    assert approved.status_code == 200 and "Approved PlanDefinition/" in approved.text
+    released = https.post(f"/workspace/guidelines/{draft.resource_id}/release", data={"csrf": token})
+    assert released.status_code == 200 and "Released PlanDefinition/" in released.text
+    code, output = cli("guideline", "list", "--database", network, "--format", "json")
+    rows = {row["reference"]: row for row in json.loads(output) if row["topic"] == TOPIC}
+    assert rows[f"PlanDefinition/{draft.resource_id}"]["status"] == "active"
+    assert rows["PlanDefinition/guideline-tonsillectomy-follow-up"]["status"] == "retired"
