@@ -275,3 +275,25 @@ def test_a_network_lead_approves_and_releases_a_draft_guideline(https: TestClien
     rows = {row["reference"]: row for row in json.loads(output) if row["topic"] == TOPIC}
     assert rows[f"PlanDefinition/{draft.resource_id}"]["status"] == "active"
     assert rows["PlanDefinition/guideline-tonsillectomy-follow-up"]["status"] == "retired"
+
+
+def test_user_add_needs_one_role_a_known_trust_a_long_password_and_a_new_name(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'accounts.db'}"
+
+    def add(*args: str, password: str = PASSWORD) -> tuple[int, str]:
+        return cli("user", "add", *args, "--password-stdin", "--database", url, stdin=password + "\n")
+
+    assert add("x")[0] == 2
+    assert add("x", "--trust", "RHQ", "--network-lead")[0] == 2
+    assert add("x", "--trust", "XYZ")[0] == 2
+    assert add("x", "--trust", "RHQ", password="short")[0] == 2
+    assert add("x", "--trust", "rhq")[0] == 0
+    code, output = add("x", "--network-lead")
+    assert code == 1 and "exists already" in output
+    store = Store.open(url)
+    try:
+        account = account_store.find(store, "x")
+    finally:
+        store.close()
+    assert account is not None and (account.trust, account.network_lead) == ("RHQ", False)
+    assert account.password_hash.startswith("$argon2id$") and PASSWORD not in account.password_hash
