@@ -31,6 +31,7 @@ from ..fhirformat import FormatError
 from ..security.settings import STATEMENT_TIMEOUT, SecuritySettings
 from ..store import Store, StoreError
 from ..store.engine import time_statements
+from ..workspace import create_workspace_app
 from . import (
     capability,
     conformance,
@@ -49,6 +50,7 @@ from .outcomes import FhirError, busy, error, outcome, store_error
 log = logging.getLogger(__name__)
 
 FHIR_PATH = "/fhir"
+WORKSPACE_PATH = "/workspace"
 #: The checkout the site is built in (its mkdocs.yml and docs/).
 REPOSITORY = Path(__file__).resolve().parents[2]
 #: A published site folder for ``app_from_environment`` to serve; unset: the live site from the store.
@@ -204,7 +206,8 @@ def _site(folder: Path | None) -> ASGIApp:
 
 def create_app(database_url: str, security: SecuritySettings | None = None, site: Path | None = None,
                live_site: bool = False) -> FastAPI:
-    """The whole service: the FHIR API at ``/fhir`` on the store at ``database_url``, the site at ``/``.
+    """The whole service: the FHIR API at ``/fhir`` on the store at ``database_url``, the workspace at
+    ``/workspace``, the site at ``/``.
 
     The site is ``site`` (a folder ``harmonise publish`` wrote), or with ``live_site`` built from the
     store and rebuilt whenever it changes (``site.live``). ``security`` defaults to the settings in
@@ -244,6 +247,13 @@ def create_app(database_url: str, security: SecuritySettings | None = None, site
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok", "store_change": change,
                              "site_change": live.built_change if live is not None else None})
+
+    # The workspace, its own app (HTML, sessions, forms), before the site would take its paths.
+    app.mount(WORKSPACE_PATH, create_workspace_app(store, security), name="workspace")
+
+    @app.get(WORKSPACE_PATH, include_in_schema=False)
+    def workspace_root() -> RedirectResponse:
+        return RedirectResponse("workspace/", status_code=307)
 
     app.mount("/", live if live is not None else _site(site), name="site")
     return app

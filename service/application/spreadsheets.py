@@ -24,8 +24,10 @@ from ..pathway import PathwayKind
 from ..spreadsheet import CellProblem, Rows, Sheets, to_plan_definition, to_rows, write_workbook
 from ..spreadsheet.convert import PATHWAY_FIELDS, Cell
 from ..store import NotFound, PreconditionFailed, Store, StoredVersion, parse_search
+from ..store.audit import Agent
 from ..store.content import unstamp
 from ..store.query import MAX_COUNT
+from ..store.store import Permit
 
 FIRST_VERSION: Final = "1.0.0"
 
@@ -150,8 +152,12 @@ def _topic_and_trust(rows: Rows) -> tuple[str, str] | None:
     return (code, trust.strip().upper()) if code else None
 
 
-def import_pathway(store: Store, rows: Rows, *, write: bool = True) -> ImportResult:
+def import_pathway(store: Store, rows: Rows, *, write: bool = True, agent: Agent | None = None,
+                   permit: Permit | None = None) -> ImportResult:
     """The workbook's pathway, stored as the trust's new version (``write``), or only converted and checked.
+
+    It is written as ``agent`` (default: the store's operator), checked by ``permit`` (whatever it raises
+    leaves the store unchanged).
 
     Every problem is reported and nothing is written when there is any. A workbook that says what the
     trust's stored pathway says (as a workbook shows it) writes nothing.
@@ -177,7 +183,7 @@ def import_pathway(store: Store, rows: Rows, *, write: bool = True) -> ImportRes
         return result
     resource_id = str(resource["id"])
     try:
-        with store.write() as writer:
+        with store.write(agent, permit) as writer:
             outcome = writer.update(resource, resource_id, if_match=stored.version_id if stored else None)
     except PreconditionFailed:
         return ImportResult("refused", problems=[CellProblem(

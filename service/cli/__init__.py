@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (register the commands)
     spreadsheet,
     store,
     token,
+    users,
     validate,
 )
 from .app import app, main

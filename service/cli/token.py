@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 import typer
 
 from .. import conventions as c
+from ..security.scopes import READ_ALL, TRUST_WRITES, WRITE_ALL
 from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out, print_json
 from .store import security_settings
 
@@ -20,9 +21,6 @@ if TYPE_CHECKING:
 
 _DURATION: Final = re.compile(r"(?P<amount>[1-9][0-9]{0,5})(?P<unit>[mhd])")
 _UNITS: Final = {"m": "minutes", "h": "hours", "d": "days"}
-READ_ALL: Final = "system/*.read"
-TRUST_WRITES: Final = ("system/PlanDefinition.write", "system/MeasureReport.write")
-WRITE_ALL: Final = "system/*.write"
 
 
 def _lifetime(text: str) -> timedelta:

@@ -87,3 +87,10 @@ class Scopes:
 
     def __str__(self) -> str:
         return " ".join([str(scope) for scope in self.granted] + ([NETWORK_LEAD] if self.network_lead else []))
+
+
+#: The scopes of each role, for tokens (``harmonise token``) and workspace accounts alike: everyone reads
+#: everything; a trust writes its pathways and activity; a network lead writes everything.
+READ_ALL: Final = "system/*.read"
+TRUST_WRITES: Final = ("system/PlanDefinition.write", "system/MeasureReport.write")
+WRITE_ALL: Final = "system/*.write"

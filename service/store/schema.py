@@ -129,3 +129,23 @@ file_import = Table(
     Column("source", Text, nullable=False),
     Column("txn", BigInteger, nullable=False),
 )
+
+#: The workspace's accounts (``store.accounts``): who may sign in at ``/workspace`` and as what. Not FHIR
+#: resources: a password hash must never be readable through the API, and the failure count and
+#: lock-out change on every attempt, which is state, not versioned content.
+account = Table(
+    "account", metadata,
+    Column("name", Str(128), primary_key=True),
+    #: An argon2id hash in PHC form (``security.passwords``); never the password.
+    Column("password_hash", Text, nullable=False),
+    #: ODS code of the trust the person acts for; NULL for a network lead.
+    Column("trust", Str(16), nullable=True),
+    Column("network_lead", Boolean, nullable=False),
+    #: Failed sign-ins since the last success or lock-out.
+    Column("failures", Integer, nullable=False),
+    #: No sign-in is accepted before this time (fixed-width UTC), after too many failures.
+    Column("locked_until", Str(TIMESTAMP_LENGTH), nullable=True),
+    #: Sessions issued before sign-out carry an older number and are no longer accepted.
+    Column("session_epoch", Integer, nullable=False),
+    Column("created", Str(TIMESTAMP_LENGTH), nullable=False),
+)

@@ -1,0 +1,381 @@
+"""The workspace's pages: sign-in, topics and their variation, guidelines, pathways from spreadsheets.
+
+Every page needs a signed-in person, except sign-in. Every form carries the session's CSRF token
+and every POST without it is refused (403) before anything is read or written. A person acts with
+the scopes of their role (``security.passwords.principal``) under the API's ownership rules
+(``security.policy``): a trust's pathway lead changes only that trust's pathways, network leads
+decide. Pages check the role first; the store's permit checks every change again, so a forged POST
+meets the same refusal. Each write is audited as the person (``store.audit.Agent``).
+"""
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+
+from .. import conventions as c
+from .. import terminology
+from ..application import StoreSource, decisions, guidelines
+from ..application.comparing import compare
+from ..application.spreadsheets import import_pathway, template
+from ..fhirformat import JsonDict
+from ..register import Dimension, RegisterEntry
+from ..security import passwords, policy
+from ..security.settings import SecuritySettings
+from ..security.tokens import Principal
+from ..spreadsheet import read_workbook
+from ..store import Store, StoreError
+from ..store import accounts as account_store
+from ..store.accounts import Account
+from ..store.audit import Agent
+from ..variation.report import Classification
+from .sessions import Session, Sessions, csrf_matches, new_session
+
+TEMPLATES: Final = Path(__file__).parent / "templates"
+#: Failed sign-ins before an account is locked, and for how long.
+MAX_FAILURES: Final = 5
+LOCK_FOR: Final = timedelta(minutes=15)
+#: The largest upload read (a workbook); larger is refused before it is parsed.
+MAX_UPLOAD_BYTES: Final = 5_000_000
+_HEADERS: Final = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+                   "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'"}
+
+
+@dataclass(frozen=True)
+class Person:
+    account: Account
+    principal: Principal
+    address: str | None
+
+    @property
+    def network_lead(self) -> bool:
+        return self.account.network_lead
+
+    @property
+    def role(self) -> str:
+        return "network lead" if self.network_lead else f"pathway lead, {c.TRUSTS.get(self.account.trust or '', '')}"
+
+    @property
+    def agent(self) -> Agent:
+        role = "network lead" if self.network_lead else f"trust {self.account.trust}"
+        return Agent(self.account.name, passwords.WORKSPACE_ACCOUNTS, self.principal.trust, self.address,
+                     f"{self.account.name} ({role}, workspace)")
+
+    def permit(self, resource_type: str, current: JsonDict | None, proposed: JsonDict | None) -> None:
+        policy.check_change(self.principal, resource_type, current, proposed)
+
+    def permit_edit(self, resource_type: str, current: JsonDict | None, proposed: JsonDict | None) -> None:
+        self.permit(resource_type, current, proposed)
+        guidelines.check_edit(current, proposed)
+
+
+class Refused(Exception):
+    """A page or action the person may not have (403), in words."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+class SignInNeeded(Exception):
+    pass
+
+
+def create_workspace_app(store: Store, security: SecuritySettings,
+                         today: Callable[[], date] = date.today) -> FastAPI:
+    """The workspace on ``store``, to be mounted at ``/workspace``; sessions signed with the install's key."""
+    app = FastAPI(title="Harmonise workspace", docs_url=None, redoc_url=None, openapi_url=None)
+    sessions = Sessions(security.secret)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+
+    def render(request: Request, session: Session, page_name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        person = context.pop("person", None)
+        html = env.get_template(page_name).render(base=request.scope.get("root_path", ""), csrf=session.csrf,
+                                             person=person, trusts=c.TRUSTS, **context)
+        response = HTMLResponse(html, status_code=status, headers=_HEADERS)
+        if session.fresh:
+            sessions.save(request, response, session)
+        return response
+
+    def person_of(request: Request, session: Session) -> Person:
+        if session.user is None:
+            raise SignInNeeded()
+        account = account_store.find(store, session.user)
+        if account is None or account.session_epoch != session.epoch:
+            raise SignInNeeded()
+        principal = passwords.principal(account.name, account.trust, account.network_lead)
+        return Person(account, principal, request.client.host if request.client else None)
+
+    async def posted(request: Request, session: Session) -> FormData:
+        """The form, once its CSRF token is the session's (403 otherwise, before anything else)."""
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_UPLOAD_BYTES + 100_000:
+            raise Refused("the upload is too large", 413)
+        form = await request.form(max_files=1, max_fields=30)
+        if not csrf_matches(session, form.get("csrf")):
+            raise Refused("the form was sent without this session's security token (CSRF): reload the page and "
+                          "send it again")
+        return form
+
+    def network_lead_only(person: Person, what: str) -> None:
+        if not person.network_lead:
+            raise Refused(f"only a network lead may {what}; you are signed in as {person.role}")
+
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> Response:
+        session = sessions.read(request)
+        try:
+            person: Person | None = person_of(request, session)
+        except SignInNeeded:
+            person = None
+        return render(request, session, "refused.html", exc.status, person=person, message=exc.message)
+
+    @app.exception_handler(SignInNeeded)
+    async def _sign_in(request: Request, _exc: SignInNeeded) -> Response:
+        if request.method == "POST":
+            return await _refused(request, Refused("you are not signed in (or your session ended): sign in, then "
+                                                   "send the form again"))
+        return RedirectResponse(f"{request.scope.get('root_path', '')}/sign-in", status_code=303, headers=_HEADERS)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        session = sessions.read(request)
+        message = "there is no such page in the workspace" if exc.status_code == 404 else str(exc.detail)
+        return render(request, session, "refused.html", exc.status_code, message=message, person=None)
+
+    @app.get("/style.css", include_in_schema=False)
+    def style() -> Response:
+        return Response((TEMPLATES / "style.css").read_text("utf-8"), media_type="text/css",
+                        headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})
+
+    # --- sign-in -------------------------------------------------------------------------------
+
+    @app.get("/sign-in", response_class=HTMLResponse)
+    def sign_in_page(request: Request) -> Response:
+        session = sessions.read(request)
+        return render(request, session, "sign_in.html", errors=[], name="")
+
+    @app.post("/sign-in", response_class=HTMLResponse)
+    async def sign_in(request: Request) -> Response:
+        session = sessions.read(request)
+        form = await posted(request, session)
+        name, password = str(form.get("name") or "").strip(), str(form.get("password") or "")
+        now = datetime.now(UTC)
+        errors = []
+        if not name:
+            errors.append(("name", "Enter your sign-in name"))
+        if not password:
+            errors.append(("password", "Enter your password"))
+        if errors:
+            return render(request, session, "sign_in.html", 400, errors=errors, name=name)
+        account = await asyncio.to_thread(account_store.find, store, name)
+        wrong = [("password", "The name or the password is not right")]
+        if account is None:
+            await asyncio.to_thread(passwords.burn_time, password)
+            return render(request, session, "sign_in.html", 400, errors=wrong, name=name)
+        if account.locked(now):
+            assert account.locked_until is not None
+            until = account.locked_until.strftime("%H:%M UTC")
+            return render(request, session, "sign_in.html", 429, name=name, errors=[(
+                "password", f"This account is locked after {MAX_FAILURES} failed sign-ins: try again after {until}")])
+        if not await asyncio.to_thread(passwords.verify_password, account.password_hash, password):
+            locked = await asyncio.to_thread(account_store.record_failure, store, name, now, MAX_FAILURES, LOCK_FOR)
+            if locked:
+                wrong = [("password", f"The name or the password is not right. After {MAX_FAILURES} failed sign-ins "
+                                      f"the account is locked for {LOCK_FOR.seconds // 60} minutes")]
+            return render(request, session, "sign_in.html", 400, errors=wrong, name=name)
+        await asyncio.to_thread(account_store.record_success, store, name)
+        response = RedirectResponse(f"{request.scope.get('root_path', '')}/", status_code=303, headers=_HEADERS)
+        # A new session (and CSRF token) at sign-in: nothing set before it carries over.
+        sessions.save(request, response, new_session(account.name, account.session_epoch))
+        return response
+
+    @app.post("/sign-out")
+    async def sign_out(request: Request) -> Response:
+        session = sessions.read(request)
+        await posted(request, session)
+        if session.user is not None:
+            await asyncio.to_thread(account_store.end_sessions, store, session.user)
+        response = RedirectResponse(f"{request.scope.get('root_path', '')}/sign-in", status_code=303,
+                                    headers=_HEADERS)
+        sessions.save(request, response, new_session())
+        return response
+
+    # --- pages ---------------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse)
+    async def home(request: Request) -> Response:
+        session = sessions.read(request)
+        person = person_of(request, session)
+        report = (await asyncio.to_thread(compare, StoreSource(store), None, today())).report
+        topics = [(t.topic, t.title, sum(d.classification is Classification.UNWARRANTED for d in t.differences),
+                   len(t.trusts)) for t in report.topics]
+        return render(request, session, "home.html", person=person, topics=topics)
+
+    def _topic_context(topic: str) -> dict[str, Any]:
+        if topic not in terminology.topics():
+            raise HTTPException(404)
+        report = next(iter(compare(StoreSource(store), [topic], today()).report.topics), None)
+        return {"topic": topic, "title": terminology.topics().display(topic), "report": report,
+                "unwarranted": Classification.UNWARRANTED,
+                "default_review": (today() + timedelta(days=365)).isoformat()}
+
+    @app.get("/topics/{topic}", response_class=HTMLResponse)
+    async def topic_page(request: Request, topic: str) -> Response:
+        session = sessions.read(request)
+        person = person_of(request, session)
+        context = await asyncio.to_thread(_topic_context, topic)
+        return render(request, session, "topic.html", person=person, errors=[], index=None, values={}, **context)
+
+    @app.post("/topics/{topic}/warranted", response_class=HTMLResponse)
+    async def record_warranted(request: Request, topic: str) -> Response:
+        session = sessions.read(request)
+        person = person_of(request, session)
+        form = await posted(request, session)
+        network_lead_only(person, "record a variation as warranted")
+        index = str(form.get("index") or "")
+        prefix = f"d{index}-" if index.isdigit() else ""
+        values = {key: str(form.get(key) or "").strip() for key in
+                  ("trust", "step", "dimension", "rationale", "agreed_by", "review_by")}
+        errors = []
+        if not values["rationale"]:
+            errors.append((f"{prefix}rationale", "Enter why the network agreed this variation"))
+        if not values["agreed_by"]:
+            errors.append((f"{prefix}agreed_by", "Enter who agreed it (e.g. the network board, and when)"))
+        review_by = _date(values["review_by"])
+        if review_by is None or review_by <= today():
+            errors.append((f"{prefix}review_by", "Enter a review date after today, like 2027-11-30"))
+        if values["dimension"] not in {d.value for d in Dimension}:
+            raise Refused("the form does not name a kind of difference this network compares", 400)
+        recorded = None
+        if not errors:
+            entry = RegisterEntry.model_validate({
+                "trust": values["trust"], "topic": topic, "step": values["step"], "dimension": values["dimension"],
+                "rationale": values["rationale"], "agreed_by": values["agreed_by"], "agreed_on": today(),
+                "review_by": review_by})
+
+            def write() -> str:
+                with store.write(person.agent, person.permit) as writer:
+                    return decisions.add(writer, StoreSource(store), entry, today()).reference
+
+            try:
+                recorded = await asyncio.to_thread(write)
+            except decisions.DecisionError as exc:
+                errors.append((f"{prefix}rationale", str(exc)))
+            except policy.Denied as denied:
+                raise Refused(denied.message) from None
+        context = await asyncio.to_thread(_topic_context, topic)
+        return render(request, session, "topic.html", 400 if errors else 200, person=person, errors=errors,
+                      index=index if errors else None, values=values if errors else {}, recorded=recorded, **context)
+
+    def _guideline_rows() -> list[guidelines.GuidelineRow]:
+        return guidelines.rows((v.reference, v.resource) for v in store.current("PlanDefinition") if v.resource)
+
+    @app.get("/guidelines", response_class=HTMLResponse)
+    async def guidelines_page(request: Request) -> Response:
+        session = sessions.read(request)
+        person = person_of(request, session)
+        rows = await asyncio.to_thread(_guideline_rows)
+        return render(request, session, "guidelines.html", person=person, rows=rows, done=None, errors=[])
+
+    @app.post("/guidelines/{guideline_id}/{action}", response_class=HTMLResponse)
+    async def guideline_action(request: Request, guideline_id: str, action: str) -> Response:
+        session = sessions.read(request)
+        person = person_of(request, session)
+        form = await posted(request, session)
+        if action not in ("approve", "release", "retire"):
+            raise HTTPException(404)
+        network_lead_only(person, f"{action} a guideline")
+        comment = str(form.get("comment") or "").strip() or None
+
+        def act() -> str:
+            with store.write(person.agent, person.permit) as writer:
+                if action == "approve":
+                    return guidelines.approve(writer, guideline_id, today(), person.account.name, comment).reference
+                if action == "release":
+                    return guidelines.release(writer, guideline_id, today()).released.reference
+                return guidelines.retire(writer, guideline_id, today()).reference
+
+        errors, done = [], None
+        try:
+            done = f"{action.capitalize()}d {await asyncio.to_thread(act)}"
+        except guidelines.LifecycleError as exc:
+            errors.append(("guidelines", exc.message))
+        except policy.Denied as denied:
+            raise Refused(denied.message) from None
+        rows = await asyncio.to_thread(_guideline_rows)
+        return render(request, session, "guidelines.html", 409 if errors else 200, person=person, rows=rows,
+                      done=done, errors=errors)
+
+    def _topics() -> list[tuple[str, str]]:
+        return [(code, concept.display) for code, concept in terminology.topics().concepts.items()]
+
+    @app.get("/pathways", response_class=HTMLResponse)
+    async def pathways_page(request: Request) -> Response:
+        session = sessions.read(request)
+        person = person_of(request, session)
+        return render(request, session, "pathways.html", person=person, topics=_topics(), errors=[], result=None)
+
+    @app.get("/pathways/template")
+    async def pathway_template(request: Request, topic: str = "", trust: str = "") -> Response:
+        session = sessions.read(request)
+        person = person_of(request, session)
+        trust = (trust or person.account.trust or "").upper()
+        if not person.network_lead and trust != person.account.trust:
+            raise Refused(f"you are {person.account.trust}'s pathway lead: you may download only "
+                          f"{person.account.trust}'s workbooks")
+        try:
+            made = await asyncio.to_thread(template, store, topic, trust, today())
+        except ValueError as exc:
+            return render(request, session, "pathways.html", 400, person=person, topics=_topics(), result=None,
+                          errors=[("topic", str(exc))])
+        filename = f"{trust}-{topic}.xlsx"
+        disposition = f'attachment; filename="{filename}"'
+        return Response(made.workbook, headers={**_HEADERS, "Content-Disposition": disposition},
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    @app.post("/pathways/import", response_class=HTMLResponse)
+    async def pathway_import(request: Request) -> Response:
+        session = sessions.read(request)
+        person = person_of(request, session)
+        form = await posted(request, session)
+        upload = form.get("workbook")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return render(request, session, "pathways.html", 400, person=person, topics=_topics(), result=None,
+                          errors=[("workbook", "Choose the filled-in workbook (.xlsx) to upload")])
+        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        rows = read_workbook(data)
+        claimed = str(rows.pathway.get("trust") or "").strip().upper()
+        if not person.network_lead and claimed and claimed != person.account.trust:
+            raise Refused(f"the workbook is {claimed}'s pathway; as {person.account.trust}'s pathway lead you may "
+                          f"import only {person.account.trust}'s")
+
+        def run() -> Any:
+            return import_pathway(store, rows, agent=person.agent, permit=person.permit_edit)
+
+        try:
+            result = await asyncio.to_thread(run)
+        except policy.Denied as denied:
+            raise Refused(denied.message) from None
+        except StoreError as exc:
+            raise Refused(exc.message, 409) from None
+        return render(request, session, "pathways.html", 200 if result.ok else 400, person=person, topics=_topics(),
+                      errors=[], result=result)
+
+    return app
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
