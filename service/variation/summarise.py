@@ -210,9 +210,13 @@ def matrix(
 
 
 def difference(judged: Judged, pathway: Pathway, against: str, today: date) -> Difference:
-    """A classified finding as the report lists it, in words, with the register entry applied."""
+    """A classified finding as the report lists it, in words, with the register entry applied.
+
+    Made without validation (``model_construct``): there are tens of thousands at national scale,
+    and every value is already of its field's type (the findings are this package's own data).
+    """
     finding, entry = judged.finding, judged.entry
-    return Difference(
+    return Difference.model_construct(
         trust=pathway.trust or "",
         step=finding.key,
         dimension=finding.dimension,
