@@ -27,7 +27,7 @@ from .find import find_differences
 from .reference import consensus_steps, guideline_steps, occurrences
 from .report import ComparedAgainst, TopicReport
 from .score import score
-from .summarise import difference, extra_classifications, matrix, trust_cells, trust_summary
+from .summarise import Cells, difference, extra_classifications, matrix, trust_cells, trust_summary
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ def compare_topic(
     entries = entries_by_trust(register, topic)
 
     differences, summaries, cells, extras, extra_classes = [], [], {}, {}, {}
+    made: Cells = {}  # the matrix's distinct cells (summarise.cell)
     for trust in trusts:  # each trust's findings live only for its turn
         ods, occs = trust.trust, topic_occasions.occurrences[trust.trust]
         alignment = align_trust(occs, aligner, rows[ods], on_reference)
@@ -80,9 +81,9 @@ def compare_topic(
             else findings
         summaries.append(trust_summary(trust.pathway, trust.file, reference, alignment, judged,
                                        score(findings) if guideline else None, score(from_network)))
-        cells[ods] = trust_cells(reference, alignment, judged)
+        cells[ods] = trust_cells(reference, alignment, judged, made)
         extras[ods], extra_classes[ods] = alignment.extra_only(), extra_classifications(judged)
-    steps = matrix(reference, cells, group_extras(topic_occasions, extras), extra_classes)
+    steps = matrix(reference, cells, group_extras(topic_occasions, extras), extra_classes, made)
 
     return TopicReport(
         topic=topic,

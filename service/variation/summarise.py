@@ -93,23 +93,44 @@ def _in_days(occurrence: TrustOccurrence) -> tuple[int | None, float, float]:
     return occurrence.occasion.day, occurrence.occasion.earliest, occurrence.occasion.latest
 
 
-def cell(occs: Sequence[TrustOccurrence], classification: Classification | None, step: ReferenceStep) -> Cell:
-    """One trust's part in one row of the matrix."""
+#: A topic's matrix cells by their content, so that each distinct cell is made once (``cell``).
+Cells = dict[tuple, Cell]
+
+
+def cell(occs: Sequence[TrustOccurrence], classification: Classification | None, step: ReferenceStep,
+         made: Cells | None = None) -> Cell:
+    """One trust's part in one row of the matrix.
+
+    Many trusts' cells are alike (the same days, modes, roles, elements and words): with ``made``,
+    the topic's cells so far, an alike cell is the one already made (a frozen model, so it can be
+    shared), which keeps the report small.
+    """
     ordered = [o for o in occs if o.occasion.day is not None]
     if len(ordered) > 1:
         ordered.sort(key=_in_days)
     not_comparable = _not_comparable(occs, step) if len(ordered) < len(occs) or step.not_comparable else None
-    windowed = any(o.occasion.is_window for o in ordered)
-    return Cell(
-        days=[o.occasion.day for o in ordered if o.occasion.day is not None],
-        modes=sorted({o.step.mode or "none" for o in occs}),
-        roles=sorted({r for o in occs for r in o.step.roles}),
-        sources=sorted({o.step.path for o in occs}),
-        classification=classification,
-        windows=[(int(o.occasion.earliest), int(o.occasion.latest)) for o in ordered] if windowed else None,
-        when=word.cell_when(ordered, not_comparable),
-        not_comparable=not_comparable,
-    )
+    days = tuple([o.occasion.day for o in ordered if o.occasion.day is not None])
+    windows = tuple([(int(o.occasion.earliest), int(o.occasion.latest)) for o in ordered]) \
+        if any(o.occasion.is_window for o in ordered) else None
+    modes = tuple(sorted({o.step.mode or "none" for o in occs}))
+    roles = tuple(sorted({r for o in occs for r in o.step.roles}))
+    sources = tuple(sorted({o.step.path for o in occs}))
+    key = (days, windows, modes, roles, sources, classification, not_comparable)
+    found = made.get(key) if made is not None else None
+    if found is None:
+        found = Cell(
+            days=list(days),
+            modes=list(modes),
+            roles=list(roles),
+            sources=list(sources),
+            classification=classification,
+            windows=list(windows) if windows is not None else None,
+            when=word.cell_when(ordered, not_comparable),
+            not_comparable=not_comparable,
+        )
+        if made is not None:
+            made[key] = found
+    return found
 
 
 def _spread(cells: dict[str, Cell]) -> TimingSpread | None:
@@ -140,7 +161,9 @@ def step_row(step: ReferenceStep, in_reference: bool, cells: dict[str, Cell]) ->
     )
 
 
-def trust_cells(reference: Sequence[ReferenceStep], alignment: Alignment, judged: Sequence[Judged]) -> dict[str, Cell]:
+def trust_cells(
+    reference: Sequence[ReferenceStep], alignment: Alignment, judged: Sequence[Judged], made: Cells | None = None
+) -> dict[str, Cell]:
     """One trust's cells in the reference steps' rows, by step key: the steps it has.
 
     A cell's classification is the most serious of the trust's differences about that step.
@@ -152,7 +175,7 @@ def trust_cells(reference: Sequence[ReferenceStep], alignment: Alignment, judged
     for step in reference:
         matched = alignment.matched.get(step.key)
         if matched:
-            cells[step.key] = cell([o for o, _ in matched], worst.get(step.key), step)
+            cells[step.key] = cell([o for o, _ in matched], worst.get(step.key), step, made)
     return cells
 
 
@@ -170,6 +193,7 @@ def matrix(
     cells: Mapping[str, dict[str, Cell]],
     extras: Sequence[ExtraRow],
     extra_classes: Mapping[str, dict[str, list[Classification]]],
+    made: Cells | None = None,
 ) -> list[AlignedStep]:
     """The step matrix: a row per reference step (``cells`` by trust, from ``trust_cells``), then a
     row per group of extra steps, each cell classified by the trust's differences about its steps."""
@@ -180,15 +204,19 @@ def matrix(
         for ods, occs in members.items():
             about = {o.step.path for o in occs}
             found = extra_classes[ods]
-            extra_cells[ods] = cell(occs, most_serious(c for path in about for c in found.get(path, ())), step)
+            extra_cells[ods] = cell(occs, most_serious(c for path in about for c in found.get(path, ())), step, made)
         rows.append(step_row(step, False, extra_cells))
     return rows
 
 
 def difference(judged: Judged, pathway: Pathway, against: str, today: date) -> Difference:
-    """A classified finding as the report lists it, in words, with the register entry applied."""
+    """A classified finding as the report lists it, in words, with the register entry applied.
+
+    Made without validation (``model_construct``): there are tens of thousands at national scale,
+    and every value is already of its field's type (the findings are this package's own data).
+    """
     finding, entry = judged.finding, judged.entry
-    return Difference(
+    return Difference.model_construct(
         trust=pathway.trust or "",
         step=finding.key,
         dimension=finding.dimension,
