@@ -221,7 +221,7 @@ def create_app(database_url: str, security: SecuritySettings | None = None, site
     if live_site:
         from ..site.live import LiveSite  # MkDocs, only for the process that builds the site
 
-        live = LiveSite(database_url, REPOSITORY, serve=_SiteFiles)
+        live = LiveSite(store, database_url, REPOSITORY, serve=_SiteFiles)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

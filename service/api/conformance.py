@@ -27,8 +27,7 @@ from .outcomes import error, issue
 from .parameters import one, operation_parameters
 from .registry import Interaction, require, require_operation
 from .responses import PRESENTATION, query_parameters, resource_response
-from .search import FormDep, budget
-from .search import _form_fields as form_fields
+from .search import FormDep, budget, form_fields
 from .subsetting import requested_subset
 from .validation import checked_id
 

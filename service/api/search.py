@@ -77,7 +77,7 @@ async def form_body(request: Request) -> bytes:
 FormDep = Annotated[bytes, Depends(form_body)]
 
 
-def _form_fields(body: bytes, limits: RequestLimits) -> list[tuple[str, str]]:
+def form_fields(body: bytes, limits: RequestLimits) -> list[tuple[str, str]]:
     """The form's (name, value) pairs: at most as many as a search within the budget can have (each
     result and presentation parameter once besides the search parameters)."""
     most = limits.search_parameters + len(RESULT_PARAMETERS) + len(PRESENTATION)
@@ -122,7 +122,7 @@ def search_by_post(resource_type: str, request: Request, store: StoreDep,
     content_type = request.headers.get("content-type", FORM)
     if body.strip() and not content_type.lower().startswith(FORM):
         raise error(415, "not-supported", f"POST _search takes {FORM}, not {content_type}")
-    form = _form_fields(body, _limits(request))
+    form = form_fields(body, _limits(request))
     return _search(request, store, resource_type, query_parameters(request, form))
 
 

@@ -1,9 +1,9 @@
 """The network's register decisions: record a warranted variation, renew it, retire it.
 
 Each is one audited write of the entry's Basic (``register.to_resource``), through a ``Writer`` the
-caller opens. ``add`` first checks that the entry covers a difference the report has today, so a
-mistyped step id cannot silently warrant nothing (``--anyway`` to record one ahead of the change it
-is for).
+caller opens. ``check_coverage``, called before, refuses an entry that covers no difference the report
+has today, so a mistyped step id cannot silently warrant nothing (``--anyway`` skips it, to record
+one ahead of the change it is for).
 """
 
 from collections.abc import Iterable
@@ -41,20 +41,23 @@ def coverage(report: TopicReport | None, entry: RegisterEntry) -> Coverage:
     return Coverage(len(covered), tuple(sorted({d.step for d in mine if d.step})))
 
 
-def add(writer: Writer, source: StoreSource, entry: RegisterEntry, today: date, anyway: bool = False
-        ) -> StoredVersion:
-    """Record a warranted variation; DecisionError if it covers no difference of today's report (unless ``anyway``)."""
-    if not anyway:
-        report = next(iter(compare(source, [entry.topic], today).report.topics), None)
-        found = coverage(report, entry)
-        if not found.differences:
-            where = f"step '{entry.step}'" if entry.step else "the whole pathway"
-            steps = ", ".join(found.steps) or "none"
-            raise DecisionError(
-                f"the entry covers no difference in today's report: {entry.trust} has no {entry.dimension.value} "
-                f"difference at {where} on {entry.topic}. The steps with differences for {entry.trust} on "
-                f"{entry.topic} are: {steps}. Check the step id, or record it anyway (--anyway) if it is for a "
-                "change still to come")
+def check_coverage(source: StoreSource, entry: RegisterEntry, today: date) -> None:
+    """DecisionError unless the entry covers a difference of today's report. Run before the write opens:
+    a comparison is no work to do while holding the store's write lock."""
+    report = next(iter(compare(source, [entry.topic], today).report.topics), None)
+    found = coverage(report, entry)
+    if not found.differences:
+        where = f"step '{entry.step}'" if entry.step else "the whole pathway"
+        steps = ", ".join(found.steps) or "none"
+        raise DecisionError(
+            f"the entry covers no difference in today's report: {entry.trust} has no {entry.dimension.value} "
+            f"difference at {where} on {entry.topic}. The steps with differences for {entry.trust} on "
+            f"{entry.topic} are: {steps}. Check the step id, or record it anyway (--anyway) if it is for a "
+            "change still to come")
+
+
+def add(writer: Writer, entry: RegisterEntry) -> StoredVersion:
+    """Record a warranted variation (``check_coverage`` first, unless the network records one ahead of time)."""
     resource = register.to_resource(entry)
     return writer.update(resource, str(resource["id"])).version
 

@@ -5,7 +5,7 @@ from datetime import date
 
 from ..monitoring.signals import Monitoring, monitor
 from ..problems import Problem
-from .sources import Source
+from .sources import Record, Source
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,8 @@ class Watch:
     monitoring: Monitoring
     problems: list[Problem]
     source: str
+    #: Every PlanDefinition version read (the site lists a guideline's versions from these too).
+    records: list[Record]
 
 
 def watch(source: Source, as_of: date) -> Watch:
@@ -21,4 +23,4 @@ def watch(source: Source, as_of: date) -> Watch:
     entries, register_problems = source.register()
     activity, activity_problems = source.activity()
     found = monitor([(r.pathway, r.data) for r in records], activity.values, activity.measures, entries, as_of)
-    return Watch(found, problems + register_problems + activity_problems, source.description)
+    return Watch(found, problems + register_problems + activity_problems, source.description, records)

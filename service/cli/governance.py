@@ -215,8 +215,17 @@ def register_add(
             "review_by": _day(review_by, "--review-by")})
     except ValueError as exc:
         raise typer.BadParameter(str(exc).splitlines()[-1].strip(), param_hint="--trust") from None
-    with _writing(database, "register add") as (store, writer):
-        written = decisions.add(writer, StoreSource(store), entry, date.today(), anyway)
+    if not anyway:
+        store = open_store(database)
+        try:
+            decisions.check_coverage(StoreSource(store), entry, date.today())
+        except decisions.DecisionError as refused:
+            err.print(f"[red]Nothing was changed:[/red] {refused}")
+            raise typer.Exit(1) from None
+        finally:
+            store.close()
+    with _writing(database, "register add") as (_store, writer):
+        written = decisions.add(writer, entry)
     out.print(f"Recorded {written.reference}: {trust}'s {dimension.value} difference at "
               f"{step or 'the whole pathway'} on {topic} is warranted until {review_by}.")
 

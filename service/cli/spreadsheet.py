@@ -191,10 +191,7 @@ def export_pathway_command(
     store = open_store(database, "export-pathway")
     try:
         exported = export_pathway(store, resource_id)
-    except (NotFound, Gone) as exc:
-        err.print(str(exc))
-        raise typer.Exit(1) from None
-    except ValueError as exc:
+    except (NotFound, Gone, ValueError) as exc:
         err.print(str(exc))
         raise typer.Exit(1) from None
     finally:

@@ -156,8 +156,7 @@ def site_content(source: Source, settings: SiteSettings) -> SiteContent:
     """Compare and gather everything the site shows from ``source``."""
     comparison = application.compare(source, None, settings.as_of)
     watched = application.watch(source, settings.as_of)
-    every_version, _problems = source.plan_definitions(every_version=True)
-    guidelines = [r for r in every_version if r.pathway.kind is PathwayKind.NETWORK_GUIDELINE]
+    guidelines = [r for r in watched.records if r.pathway.kind is PathwayKind.NETWORK_GUIDELINE]
     reports = {r.topic: r for r in comparison.report.topics}
     # A topic outside the pathway-topic code system has no network to be listed under (and
     # `harmonise validate` warns about it), so it is not published.

@@ -38,9 +38,11 @@ POLL_SECONDS: Final = 1.0
 class LiveSite:
     """An ASGI app serving the newest complete build of the site from the store at ``database``."""
 
-    def __init__(self, database: str, root: Path, serve: type[StaticFiles] = StaticFiles,
+    def __init__(self, store: Store, database: str, root: Path, serve: type[StaticFiles] = StaticFiles,
                  poll_seconds: float = POLL_SECONDS) -> None:
         self.database, self.root = database, root
+        #: The app's store (its pool), read only for the change number; the builds open their own.
+        self._store = store
         self._serve, self.poll_seconds = serve, poll_seconds
         self._folder = Path(tempfile.mkdtemp(prefix="harmonise-site-"))
         self._current: StaticFiles | None = None
@@ -48,7 +50,6 @@ class LiveSite:
         self.built_change: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._store = Store.open(database, operator=None)
 
     def start(self) -> None:
         """Build in the background, at once and then after every change; ``/`` says it is being built meanwhile."""
@@ -59,7 +60,6 @@ class LiveSite:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
-        self._store.close()
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def _watch(self) -> None:

@@ -264,8 +264,9 @@ def create_workspace_app(store: Store, security: SecuritySettings,
                 "review_by": review_by})
 
             def write() -> str:
+                decisions.check_coverage(StoreSource(store), entry, today())
                 with store.write(person.agent, person.permit) as writer:
-                    return decisions.add(writer, StoreSource(store), entry, today()).reference
+                    return decisions.add(writer, entry).reference
 
             try:
                 recorded = await asyncio.to_thread(write)
