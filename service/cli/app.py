@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from typer._coercion import PassThroughRuntimeParam
+from typer.core import TyperGroup
 
 from .. import __version__
 
@@ -28,8 +30,26 @@ if TYPE_CHECKING:
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
+
+class CommandGroup(TyperGroup):
+    """A group whose own ``--help``, when not given, costs nothing.
+
+    typer (0.29) coerces every option's value through a pydantic ``TypeAdapter`` built on first use,
+    even a group's ``--help`` flag left out of ``harmonise X --help``: that imports pydantic, 60 ms
+    of the 0.3 s a subcommand's help may take. A flag's value is already a bool or None, so it needs
+    no adapter; ``tests/test_cli_startup.py`` fails if pydantic comes back.
+    """
+
+    def get_help_option(self, ctx: typer.Context) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None and option._runtime_param is None:
+            option._runtime_param = PassThroughRuntimeParam(option.type_descriptor.parameter_info, bool)
+        return option
+
+
 app = typer.Typer(
     name="harmonise",
+    cls=CommandGroup,
     help="Compare NHS trusts' care pathways, agree network guidelines, and publish them.",
     no_args_is_help=True,
     add_completion=False,

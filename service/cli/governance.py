@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..variation.dimension import Dimension
-from .app import DEFAULT_DATABASE, DatabaseOption, FormatOption, OutputFormat, app, err, out, print_json
+from .app import DEFAULT_DATABASE, CommandGroup, DatabaseOption, FormatOption, OutputFormat, app, err, out, print_json
 from .store import open_store
 
 if TYPE_CHECKING:
     from ..store import Store, Writer
 
-guideline_app = typer.Typer(help="The guideline lifecycle: draft, approve, release, retire (HL7 CRMI).",
-                            no_args_is_help=True, rich_markup_mode=None)
-register_app = typer.Typer(help="The register of warranted variation: list, add, renew, retire entries.",
-                           no_args_is_help=True, rich_markup_mode=None)
+guideline_app = typer.Typer(cls=CommandGroup, no_args_is_help=True, rich_markup_mode=None,
+                            help="The guideline lifecycle: draft, approve, release, retire (HL7 CRMI).")
+register_app = typer.Typer(cls=CommandGroup, no_args_is_help=True, rich_markup_mode=None,
+                           help="The register of warranted variation: list, add, renew, retire entries.")
 app.add_typer(guideline_app, name="guideline")
 app.add_typer(register_app, name="register")
 

@@ -11,10 +11,10 @@ from typing import Annotated
 import typer
 
 from .. import conventions as c
-from .app import DEFAULT_DATABASE, DatabaseOption, app, err, out
+from .app import DEFAULT_DATABASE, CommandGroup, DatabaseOption, app, err, out
 from .store import open_store
 
-user_app = typer.Typer(help="Accounts of the workspace (/workspace): who may sign in, and as what.",
+user_app = typer.Typer(cls=CommandGroup, help="Accounts of the workspace (/workspace): who may sign in, and as what.",
                        no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(user_app, name="user")
 
