@@ -14,17 +14,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from typer._coercion import PassThroughRuntimeParam
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from .. import __version__
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
+    from typer import _click
 
     from .. import loader
 
@@ -40,7 +41,7 @@ class CommandGroup(TyperGroup):
     no adapter; ``tests/test_cli_startup.py`` fails if pydantic comes back.
     """
 
-    def get_help_option(self, ctx: typer.Context) -> Any:
+    def get_help_option(self, ctx: "_click.Context") -> "TyperOption | None":
         option = super().get_help_option(ctx)
         if option is not None and option._runtime_param is None:
             option._runtime_param = PassThroughRuntimeParam(option.type_descriptor.parameter_info, bool)
