@@ -4,7 +4,7 @@
 #   make test   install, then run every test (this is what .ci/run runs)
 #   make test-fast  install, then only the tests marked fast: no database, server or browser (under a minute)
 #   make bench  install, then run the benchmarks of docs/performance.md (about 15 minutes)
-#   make lint   install, then the layer contracts (import-linter), ruff and mypy
+#   make lint   install, then the layer contracts (import-linter), declared dependencies (deptry), ruff and mypy
 
 PYTHON ?= python3
 VENV   := .venv
@@ -47,5 +47,6 @@ bench: install
 lint: install
 	$(BIN)/pip install --quiet -e ".[dev]"
 	$(BIN)/lint-imports
+	$(BIN)/deptry service
 	$(BIN)/ruff check service tests benchmarks
 	$(BIN)/mypy service
