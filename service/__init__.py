@@ -11,3 +11,5 @@ The stages, each in its own module, in the order data flows through them:
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -6,4 +6,9 @@
 - ``check``: does a resource conform to a profile, read from the StructureDefinition itself.
 - ``catalogue``: every conformance resource of this software version, for the API (read, search).
 - ``package``: the NPM-format FHIR package (``harmonise package``, ``$package``).
+
+Callers import these modules (``check`` is private to the package); importing the package itself
+imports none of them, so ``harmonise --help`` stays quick.
 """
+
+__all__ = ["catalogue", "definitions", "package"]

@@ -7,6 +7,8 @@ with the R4 model; ``%resource`` is the resource). It knows nothing of ``service
 the point, so that a test can hold the two against each other. It covers the differential
 features these definitions use; it is not a general FHIR validator (there is none in Python), and
 it does not check base FHIR validity, which the loader does.
+
+Private to ``service.conformance``: only its own modules import this one.
 """
 
 from collections.abc import Callable, Iterator, Mapping

@@ -3,6 +3,8 @@
 Material's search panel is a ``role="dialog"`` without an accessible name (axe: ``aria-dialog-name``,
 serious). Rather than copy the theme's whole search template to add one attribute, each written
 page gets the name added here; if the theme's markup changes, the browser tests' axe run says so.
+
+Private to ``service.site``: only its own modules import this one.
 """
 
 from typing import Final

@@ -2,6 +2,8 @@
 
 Both are inline SVG with a ``<title>`` and a ``<desc>``; the same figures are always in a table on
 the same page, which the description names, so nothing is only in the picture.
+
+Private to ``service.site``: only its own modules import this one.
 """
 
 from ..pathway import Pathway, Step

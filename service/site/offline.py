@@ -9,6 +9,8 @@ from ``file://`` does not (over http it does).
 
 MkDocs writes ``404.html`` with links from the server's root, for a web server to show on any
 missing path; under a sub-path or from disk those links break, so the page is not built.
+
+Private to ``service.site``: only its own modules import this one.
 """
 
 import logging

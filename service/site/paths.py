@@ -4,6 +4,8 @@ Pages are named by the docs-relative Markdown path MkDocs knows them by. Every l
 the linking page, so the site works under any sub-path and from ``file://``: Markdown links name
 the ``.md`` page (MkDocs checks them), links inside raw HTML (tables) the ``.html`` MkDocs writes
 (``use_directory_urls: false``).
+
+Private to ``service.site``: only its own modules import this one.
 """
 
 import posixpath

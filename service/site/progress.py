@@ -1,6 +1,8 @@
 """Build progress, for whoever is listening (``harmonise publish`` shows a bar; ``mkdocs build`` nobody).
 
 MkDocs has no progress callback of its own, so the hooks report each page here as it is written.
+
+Private to ``service.site``: only its own modules import this one.
 """
 
 from collections.abc import Iterator

@@ -5,6 +5,8 @@ each colour has its own shape too (circle, square, triangle), so colour is never
 The mean is a solid line, the process limits dashed, a target dotted; the limits restart where the
 chart was rebased. The variation and assurance icons are drawn as small labelled badges with the
 same words beside them, not as the programme's artwork.
+
+Private to ``service.site``: only its own modules import this one.
 """
 
 from typing import Final

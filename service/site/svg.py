@@ -2,6 +2,8 @@
 
 Charts are drawn at build time as inline SVG, so they need no JavaScript and no other host.
 Numbers are written with one decimal at most, so the same input always gives the same bytes.
+
+Private to ``service.site``: only its own modules import this one.
 """
 
 import math

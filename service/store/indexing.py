@@ -3,6 +3,8 @@
 Each row also carries what the version's own row says about it (type, id, ``txn``; its
 ``superseded_txn`` starts as None and is set when a later version supersedes it) and the indexed
 prefixes of its value and namespace: see ``schema.search_index``.
+
+Private to ``service.store``: only its own modules import this one.
 """
 
 from typing import Any

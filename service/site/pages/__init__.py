@@ -2,12 +2,16 @@
 
 The Markdown comes from Jinja templates in ``service/site/templates``, autoescaped, because
 titles and free text in pathways are written by trusts and must never become markup.
+
+Private to ``service.site``: only its own modules import this one.
 """
 
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+
+__all__ = ["render"]
 
 
 @cache
