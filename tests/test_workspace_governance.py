@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from service.application import guidelines
 from service.application.spreadsheets import template
-from service.spreadsheet import read_workbook, write_workbook
+from service.spreadsheet import read_workbook
 from service.store import Store
 
 from .test_workspace import TOPIC, cli, csrf, https, network, sign_in  # noqa: F401  (the fixtures)
@@ -54,7 +54,7 @@ def test_a_draft_is_shown_beside_the_agreed_guideline_with_what_changed(https: T
     assert changes, text
     assert changes.group(1).count("<li>") == 1 and "Removed step: “Discharge to the GP”" in changes.group(1)
     # Both versions by day, drawn and in the table; the removed step is in the earlier one only.
-    assert '<svg' in text and "The steps of active 1.0.0 and draft 1.1.0 by day" in text
+    assert '<svg' in text and "The steps of version 1.0.0 (active) and version 1.1.0 (draft) by day" in text
     assert "Discharge to the GP (removed)" in text and "(not in this version)" in text
     assert https.get("/workspace/guidelines/no-such-guideline").status_code == 404
 
@@ -81,19 +81,13 @@ def test_a_network_lead_approves_with_a_comment_that_is_read_back_then_releases(
     assert rows == {f"PlanDefinition/{draft}": "active", f"PlanDefinition/{GUIDELINE}": "retired"}
 
 
-def rp5_workbook(url: str, *, sleep_review_day: int | None = None) -> bytes:
+def rp5_workbook(url: str) -> bytes:
+    """RP5's template, prefilled from its stored pathway with the next version."""
     store = Store.open(url)
     try:
-        made = template(store, TOPIC, "RP5", datetime.now(UTC).date())
+        return template(store, TOPIC, "RP5", datetime.now(UTC).date()).workbook
     finally:
         store.close()
-    if sleep_review_day is None:
-        return made.workbook
-    sheets = made.sheets
-    for step in sheets.steps:
-        if step.get("step_id") == "sleep-review" or step.get("id") == "sleep-review":
-            step.update(start=sleep_review_day, end="", unit="days") if "start" in step else None
-    return write_workbook(sheets, "RP5")
 
 
 def upload(client: TestClient, content: bytes, token: str) -> object:

@@ -178,7 +178,8 @@ def versions_timeline(earlier: Pathway, later: Pathway, labels: tuple[str, str],
     from .changes import pair_steps
 
     pairs, removed, added = pair_steps(earlier, later)
-    rows = [(o.step, n.step) for o, n in pairs] + [(None, n.step) for n in added] + [(o.step, None) for o in removed]
+    rows: list[tuple[Step | None, Step | None]] = [(o.step, n.step) for o, n in pairs]
+    rows += [(None, n.step) for n in added] + [(o.step, None) for o in removed]
     rows = [(o, n) for o, n in rows if (o and o.timing.occurrences) or (n and n.timing.occurrences)]
     if not rows:
         return None

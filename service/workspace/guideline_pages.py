@@ -33,7 +33,7 @@ class GuidelineView:
 
 
 def _label(record_status: str | None, version: str | None) -> str:
-    return f"{words.status(str(record_status)).lower()} {version or ''}".strip()
+    return f"version {version or '(none)'} ({record_status})"
 
 
 def guideline_view(pair: SideBySide) -> GuidelineView:
