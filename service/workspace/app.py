@@ -31,7 +31,7 @@ from ..register import Dimension, RegisterEntry
 from ..security import passwords, policy
 from ..security.settings import SecuritySettings
 from ..security.tokens import Principal
-from ..spreadsheet import read_workbook
+from ..spreadsheet import Rows, read_workbook
 from ..store import Store, StoreError
 from ..store import accounts as account_store
 from ..store.accounts import Account
@@ -365,22 +365,27 @@ def create_workspace_app(store: Store, security: SecuritySettings,
         return Response(made.workbook, headers={**_HEADERS, "Content-Disposition": disposition},
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
-    @app.post("/pathways/import", response_class=HTMLResponse)
-    async def pathway_import(request: Request) -> Response:
-        session = sessions.read(request)
-        person = person_of(request, session)
-        form = await posted(request, session)
+    async def _uploaded(form: FormData, person: Person) -> Rows | None:
+        """The uploaded workbook's rows (None when no file was chosen), refused when it is another trust's."""
         upload = form.get("workbook")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            return render(request, session, "pathways.html", 400, person=person, topics=_topics(), result=None,
-                          errors=[("workbook", "Choose the filled-in workbook (.xlsx) to upload")])
+            return None
         data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise Refused(f"the workbook is larger than {MAX_UPLOAD_BYTES:,} bytes", 413)
         rows = read_workbook(data)
         claimed = str(rows.pathway.get("trust") or "").strip().upper()
         if not person.network_lead and claimed and claimed != person.account.trust:
             raise Refused(f"the workbook is {claimed}'s pathway; as {person.account.trust}'s pathway lead you may "
                           f"import only {person.account.trust}'s")
+        return rows
 
+    def _no_workbook(request: Request, session: Session, person: Person) -> Response:
+        return render(request, session, "pathways.html", 400, person=person, topics=_topics(), result=None,
+                      errors=[("workbook", "Choose the filled-in workbook (.xlsx) to upload")])
+
+    async def _store_workbook(request: Request, session: Session, person: Person, rows: Rows) -> Response:
+        """Convert, check and store the rows as the person's change (audited), and say what happened."""
         def run() -> Any:
             return import_pathway(store, rows, agent=person.agent, permit=person.permit_edit)
 
@@ -392,6 +397,16 @@ def create_workspace_app(store: Store, security: SecuritySettings,
             raise Refused(exc.message, 409) from None
         return render(request, session, "pathways.html", 200 if result.ok else 400, person=person, topics=_topics(),
                       errors=[], result=result)
+
+    @app.post("/pathways/import", response_class=HTMLResponse)
+    async def pathway_import(request: Request) -> Response:
+        """Upload and store at once (without the preview)."""
+        session = sessions.read(request)
+        person = person_of(request, session)
+        rows = await _uploaded(await posted(request, session), person)
+        if rows is None:
+            return _no_workbook(request, session, person)
+        return await _store_workbook(request, session, person, rows)
 
     def _held_for(person: Person, session: Session, key: str) -> Any:
         pending = uploads.find(key, person.account.name, session.csrf)
@@ -405,28 +420,18 @@ def create_workspace_app(store: Store, security: SecuritySettings,
         """Upload: every problem by row and column, or how the new version would compare; nothing is stored."""
         session = sessions.read(request)
         person = person_of(request, session)
-        form = await posted(request, session)
-        upload = form.get("workbook")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            return render(request, session, "pathways.html", 400, person=person, topics=_topics(), result=None,
-                          errors=[("workbook", "Choose the filled-in workbook (.xlsx) to upload")])
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise Refused(f"the workbook is larger than {MAX_UPLOAD_BYTES:,} bytes", 413)
-        rows = read_workbook(data)
-        claimed = str(rows.pathway.get("trust") or "").strip().upper()
-        if not person.network_lead and claimed != person.account.trust:
-            raise Refused(f"the workbook is {claimed or 'no trust'}'s pathway; as {person.account.trust}'s pathway "
-                          f"lead you may upload only {person.account.trust}'s")
+        rows = await _uploaded(await posted(request, session), person)
+        if rows is None:
+            return _no_workbook(request, session, person)
         seen = await asyncio.to_thread(preview, store, rows, today())
         if not seen.result.ok or seen.result.change == "unchanged":
             return render(request, session, "pathways.html", 200 if seen.result.ok else 400, person=person,
                           topics=_topics(), errors=[], result=seen.result)
         resource = seen.result.resource or {}
-        pending = uploads.hold(person.account.name, session.csrf, rows, str(rows.pathway.get("topic") or ""),
-                               claimed)
+        trust = str(rows.pathway.get("trust") or "").strip().upper()
+        pending = uploads.hold(person.account.name, session.csrf, rows, str(rows.pathway.get("topic") or ""), trust)
         return render(request, session, "pathway_preview.html", person=person, pending=pending, seen=seen,
-                      resource=resource, trust=claimed, unwarranted=Classification.UNWARRANTED)
+                      resource=resource, trust=trust, unwarranted=Classification.UNWARRANTED)
 
     @app.post("/pathways/pending/{key}/{action}", response_class=HTMLResponse)
     async def pathway_pending(request: Request, key: str, action: str) -> Response:
@@ -441,18 +446,7 @@ def create_workspace_app(store: Store, security: SecuritySettings,
         if action == "discard":
             return render(request, session, "pathways.html", person=person, topics=_topics(), errors=[],
                           result=None, discarded=True)
-
-        def run() -> Any:
-            return import_pathway(store, pending.rows, agent=person.agent, permit=person.permit_edit)
-
-        try:
-            result = await asyncio.to_thread(run)
-        except policy.Denied as denied:
-            raise Refused(denied.message) from None
-        except StoreError as exc:
-            raise Refused(exc.message, 409) from None
-        return render(request, session, "pathways.html", 200 if result.ok else 400, person=person, topics=_topics(),
-                      errors=[], result=result)
+        return await _store_workbook(request, session, person, pending.rows)
 
     return app
 
