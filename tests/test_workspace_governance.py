@@ -155,3 +155,24 @@ def test_a_trust_cannot_submit_another_trusts_pending_upload(network: str) -> No
         # Without the CSRF token even its owner cannot submit it.
         assert rp5.post(f"/workspace/pathways/pending/{key.group(1)}/submit", data={}).status_code == 403
         assert versions(network) == before
+
+
+def test_an_approval_comment_sent_over_fhir_is_a_crmi_artifact_comment_the_workspace_reads(
+        https: TestClient, network: str) -> None:
+    from .stores import bearer
+
+    draft = make_draft(network)
+    approved = https.post(f"/fhir/PlanDefinition/{draft}/$approve", headers=bearer(),
+                          json={"resourceType": "Parameters", "parameter": [
+                              {"name": "approvalDate", "valueDate": "2026-11-30"},
+                              {"name": "artifactAssessmentSummary", "valueMarkdown": "Agreed in November."}]})
+    assert approved.status_code == 200, approved.text
+    comment = next(e for e in approved.json()["extension"] if e["url"] == guidelines.APPROVAL_EXTENSION)
+    assert comment["url"] == "http://hl7.org/fhir/StructureDefinition/cqf-artifactComment"
+    assert {p["url"]: next(v for k, v in p.items() if k != "url") for p in comment["extension"]} == {
+        "type": "documentation", "text": "Agreed in November.", "user": "test-network-lead",
+        "authoredOn": "2026-11-30"}
+    assert sign_in(https, "lead").status_code == 303
+    page = https.get(f"/workspace/guidelines/{draft}").text
+    assert "Approved on 2026-11-30 by test-network-lead" in page
+    assert "2026-11-30, test-network-lead: <q>Agreed in November.</q>" in page

@@ -28,8 +28,9 @@ from ..store.content import fingerprint, unstamp
 from ..store.query import MAX_COUNT
 from .sources import Record, StoreSource, as_record
 
-#: What a guideline's approval records besides ``approvalDate`` (docs/profile.md): who, and their comment.
-APPROVAL_EXTENSION: Final = f"{c.BASE}/StructureDefinition/guideline-approval"
+#: An approval's comment, as CRMI's $approve records one in R4 (an ArtifactAssessment carried as this core
+#: extension on the artifact): type ``documentation``, the text, the approver (``user``), the day (``authoredOn``).
+APPROVAL_EXTENSION: Final = "http://hl7.org/fhir/StructureDefinition/cqf-artifactComment"
 _ID_UNSAFE: Final = re.compile(r"[^A-Za-z0-9\-.]+")
 
 
@@ -137,8 +138,8 @@ def draft(writer: Writer, guideline_id: str, version: str, today: date) -> Store
 
 def approve(writer: Writer, guideline_id: str, approval_date: date, approver: str, comment: str | None
             ) -> StoredVersion:
-    """Record an approval (CRMI $approve): ``approvalDate``, the approver as an endorser, their comment. The
-    status does not change; a retired guideline is approved no more."""
+    """Record an approval (CRMI $approve): ``approvalDate``, the approver as an endorser, their comment as an
+    artifact comment (``APPROVAL_EXTENSION``). The status does not change; a retired guideline is approved no more."""
     current = _guideline(writer, guideline_id)
     content = unstamp(current.existing())
     if content.get("status") == "retired":
@@ -146,11 +147,11 @@ def approve(writer: Writer, guideline_id: str, approval_date: date, approver: st
     content["approvalDate"] = approval_date.isoformat()
     endorsers = [e for e in content.get("endorser") or [] if e.get("name") != approver]
     content["endorser"] = [*endorsers, {"name": approver}]
-    record: list[JsonDict] = [{"url": "date", "valueDate": approval_date.isoformat()},
-                              {"url": "approver", "valueString": approver}]
     if comment:
-        record.append({"url": "comment", "valueMarkdown": comment})
-    content["extension"] = [*(content.get("extension") or []), {"url": APPROVAL_EXTENSION, "extension": record}]
+        record: list[JsonDict] = [{"url": "type", "valueCode": "documentation"},
+                                  {"url": "text", "valueMarkdown": comment}, {"url": "user", "valueString": approver},
+                                  {"url": "authoredOn", "valueDateTime": approval_date.isoformat()}]
+        content["extension"] = [*(content.get("extension") or []), {"url": APPROVAL_EXTENSION, "extension": record}]
     return _write(writer, content, guideline_id)
 
 
@@ -251,7 +252,7 @@ def rows(resources: Iterable[tuple[str, JsonDict]]) -> list[GuidelineRow]:
 
 @dataclass(frozen=True)
 class Approval:
-    """One approval as the guideline records it (``APPROVAL_EXTENSION``), read back for display."""
+    """An approval's comment as the guideline records it (``APPROVAL_EXTENSION``), read back for display."""
 
     date: str | None
     approver: str | None
@@ -259,15 +260,15 @@ class Approval:
 
 
 def approvals(resource: JsonDict) -> list[Approval]:
-    """Every approval the guideline version carries, in the order they were recorded."""
+    """Every approval comment the guideline version carries, in the order they were recorded."""
     found = []
     for extension in resource.get("extension") or []:
         if extension.get("url") != APPROVAL_EXTENSION:
             continue
         parts = {part.get("url"): part for part in extension.get("extension") or []}
-        found.append(Approval((parts.get("date") or {}).get("valueDate"),
-                              (parts.get("approver") or {}).get("valueString"),
-                              (parts.get("comment") or {}).get("valueMarkdown")))
+        found.append(Approval((parts.get("authoredOn") or {}).get("valueDateTime"),
+                              (parts.get("user") or {}).get("valueString"),
+                              (parts.get("text") or {}).get("valueMarkdown")))
     return found
 
 
