@@ -56,6 +56,9 @@ def test_a_draft_is_shown_beside_the_agreed_guideline_with_what_changed(https: T
     # Both versions by day, drawn and in the table; the removed step is in the earlier one only.
     assert '<svg' in text and "The steps of version 1.0.0 (active) and version 1.1.0 (draft) by day" in text
     assert "Discharge to the GP (removed)" in text and "(not in this version)" in text
+    # And every element changed, as $diff lists it: the step deleted, the version and status rewritten.
+    elements = re.findall(r"<tr><td>(\w+)</td><td><code>([^<]*)</code></td></tr>", text)
+    assert ("delete", "PlanDefinition.action[4]") in elements, elements
     assert https.get("/workspace/guidelines/no-such-guideline").status_code == 404
 
 

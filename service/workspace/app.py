@@ -296,7 +296,7 @@ def create_workspace_app(store: Store, security: SecuritySettings,
             pair = guidelines.side_by_side(StoreSource(store), guideline_id)
         except guidelines.LifecycleError as exc:
             raise HTTPException(exc.status, exc.message) from None
-        return {"view": guideline_view(pair)}
+        return {"view": guideline_view(pair, security.limits.diff_actions)}
 
     @app.get("/guidelines/{guideline_id}", response_class=HTMLResponse)
     async def guideline_page(request: Request, guideline_id: str) -> Response:

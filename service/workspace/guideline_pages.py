@@ -6,7 +6,7 @@ site's timeline renderer (``site.charts``), so the workspace and the published s
 
 from dataclasses import dataclass
 
-from ..application import guidelines
+from ..application import diffing, guidelines
 from ..application.guidelines import Approval, SideBySide
 from ..site import charts, words
 from ..site.changes import describe_changes, pair_steps
@@ -26,6 +26,8 @@ class GuidelineView:
     timeline: str | None
     steps: list[StepRow]
     approvals: list[Approval]
+    #: Every element changed, as ``$diff`` answers it (type, path); None past the diff budget.
+    elements: list[tuple[str, str]] | None = None
 
     @property
     def id(self) -> str:
@@ -36,7 +38,7 @@ def _label(record_status: str | None, version: str | None) -> str:
     return f"version {version or '(none)'} ({record_status})"
 
 
-def guideline_view(pair: SideBySide) -> GuidelineView:
+def guideline_view(pair: SideBySide, max_actions: int) -> GuidelineView:
     this, against = pair.guideline.pathway, pair.against.pathway if pair.against else None
     approvals = guidelines.approvals(pair.guideline.data)
     if against is None:
@@ -49,5 +51,10 @@ def guideline_view(pair: SideBySide) -> GuidelineView:
     paired, removed, added = pair_steps(against, this)
     steps = [StepRow(n.title, o.when, n.when) for o, n in paired] + [StepRow(n.title, "", n.when) for n in added] \
         + [StepRow(o.title, o.when, "") for o in removed]
-    return GuidelineView(pair, describe_changes(against, this), charts.versions_timeline(against, this, labels,
-                                                                                         "timeline"), steps, approvals)
+    assert pair.against is not None
+    try:
+        elements = diffing.changed_paths(diffing.diff(pair.against.data, pair.guideline.data, max_actions))
+    except diffing.TooCostly:
+        elements = None
+    return GuidelineView(pair, describe_changes(against, this),
+                         charts.versions_timeline(against, this, labels, "timeline"), steps, approvals, elements)
