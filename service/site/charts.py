@@ -184,7 +184,7 @@ def versions_timeline(earlier: Pathway, later: Pathway, labels: tuple[str, str],
     if not rows:
         return None
     end = max(occ.latest for pair in rows for s in pair if s for occ in s.timing.occurrences)
-    axis = svg.TimeAxis(0, end or 1, MARGIN + 110, NOTES_LEFT - 24)
+    axis = svg.TimeAxis(0, end or 1, MARGIN + 170, NOTES_LEFT - 24)
     body: list[str] = []
     y = 6.0
     for old, new in rows:
