@@ -209,7 +209,8 @@ OPERATION_DEFINITIONS: Final[dict[str, JsonDict]] = {
              [_parameter("version", "in", "string", 1, "1", "The new draft's version."),
               _parameter("return", "out", "PlanDefinition", 1, "1", "The new draft.")]),
             (APPROVE, "Approve a guideline", "CRMI $approve: records an approval (approvalDate, the approver as an "
-             "endorser, their comment in the guideline-approval extension) without changing the status.",
+             "endorser, their comment as a cqf-artifactComment extension, as CRMI records an ArtifactAssessment in R4) "
+             "without changing the status.",
              [_parameter("approvalDate", "in", "date", 0, "1", "The day of the approval (default today)."),
               _parameter("artifactAssessmentSummary", "in", "markdown", 0, "1", "The approver's comment."),
               _parameter("artifactAssessmentAuthor", "in", "string", 0, "1", "Who approved (default the token's "

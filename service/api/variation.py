@@ -27,8 +27,8 @@ from typing import Final
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from .. import application, fhirpatch
-from ..application import StoreSource
+from .. import application
+from ..application import StoreSource, diffing
 from ..fhirformat import JsonDict
 from ..security.settings import MAX_COMPARE_PATHWAYS, MAX_DIFF_ACTIONS
 from ..store import Store
@@ -124,26 +124,15 @@ def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
     return fhir_response(request, {"resourceType": "Parameters", "parameter": [{"name": "return", "resource": binary}]})
 
 
-def _action_count(resource: JsonDict) -> int:
-    """Actions at every depth: what the cost of matching steps between two versions grows with."""
-    count, stack = 0, [resource]
-    while stack:
-        actions = stack.pop().get("action")
-        if isinstance(actions, list):
-            count += len(actions)
-            stack.extend(action for action in actions if isinstance(action, dict))
-    return count
-
-
 def _diff_response(request: Request, old: JsonDict, new: JsonDict) -> Response:
     if old.get("resourceType") != new.get("resourceType"):
         raise error(400, "invalid", "$diff compares two resources of the same type")
-    limit = request.app.state.security.limits.diff_actions
-    largest = max(_action_count(old), _action_count(new))
-    if largest > limit:
-        raise error(422, "too-costly", f"a version to compare has {largest:,} actions; $diff compares versions of "
-                    f"at most {limit:,} actions ({MAX_DIFF_ACTIONS} sets it)")
-    return fhir_response(request, fhirpatch.diff(old, new))
+    try:
+        patch = diffing.diff(old, new, request.app.state.security.limits.diff_actions)
+    except diffing.TooCostly as exc:
+        raise error(422, "too-costly", f"a version to compare has {exc.actions:,} actions; $diff compares versions "
+                    f"of at most {exc.limit:,} actions ({MAX_DIFF_ACTIONS} sets it)") from None
+    return fhir_response(request, patch)
 
 
 @router.get("/PlanDefinition/{resource_id}/$diff", dependencies=[reads("PlanDefinition")])

@@ -7,6 +7,7 @@
 - ``activity``: monthly activity into the store as MeasureReports.
 - ``guidelines``, ``decisions``: the guideline lifecycle and the register decisions.
 - ``spreadsheets``: pathways from and to workbooks.
+- ``diffing``: two versions' differences as a FHIRPath Patch, within a budget ($diff and the workspace).
 
 The layers below (``variation``, ``monitoring``, ``store``, ``loader``) know nothing of each other's
 callers; docs/architecture.md draws the picture.

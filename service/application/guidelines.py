@@ -23,12 +23,14 @@ from packaging.version import InvalidVersion, Version
 from .. import conventions as c
 from ..fhirformat import JsonDict
 from ..pathway import PathwayKind
-from ..store import StoredVersion, Writer, new_id, parse_search
+from ..store import NotFound, StoredVersion, Writer, new_id, parse_search
 from ..store.content import fingerprint, unstamp
 from ..store.query import MAX_COUNT
+from .sources import Record, StoreSource, as_record
 
-#: What a guideline's approval records besides ``approvalDate`` (docs/profile.md): who, and their comment.
-APPROVAL_EXTENSION: Final = f"{c.BASE}/StructureDefinition/guideline-approval"
+#: An approval's comment, as CRMI's $approve records one in R4 (an ArtifactAssessment carried as this core
+#: extension on the artifact): type ``documentation``, the text, the approver (``user``), the day (``authoredOn``).
+APPROVAL_EXTENSION: Final = "http://hl7.org/fhir/StructureDefinition/cqf-artifactComment"
 _ID_UNSAFE: Final = re.compile(r"[^A-Za-z0-9\-.]+")
 
 
@@ -136,8 +138,8 @@ def draft(writer: Writer, guideline_id: str, version: str, today: date) -> Store
 
 def approve(writer: Writer, guideline_id: str, approval_date: date, approver: str, comment: str | None
             ) -> StoredVersion:
-    """Record an approval (CRMI $approve): ``approvalDate``, the approver as an endorser, their comment. The
-    status does not change; a retired guideline is approved no more."""
+    """Record an approval (CRMI $approve): ``approvalDate``, the approver as an endorser, their comment as an
+    artifact comment (``APPROVAL_EXTENSION``). The status does not change; a retired guideline is approved no more."""
     current = _guideline(writer, guideline_id)
     content = unstamp(current.existing())
     if content.get("status") == "retired":
@@ -145,11 +147,11 @@ def approve(writer: Writer, guideline_id: str, approval_date: date, approver: st
     content["approvalDate"] = approval_date.isoformat()
     endorsers = [e for e in content.get("endorser") or [] if e.get("name") != approver]
     content["endorser"] = [*endorsers, {"name": approver}]
-    record: list[JsonDict] = [{"url": "date", "valueDate": approval_date.isoformat()},
-                              {"url": "approver", "valueString": approver}]
     if comment:
-        record.append({"url": "comment", "valueMarkdown": comment})
-    content["extension"] = [*(content.get("extension") or []), {"url": APPROVAL_EXTENSION, "extension": record}]
+        record: list[JsonDict] = [{"url": "type", "valueCode": "documentation"},
+                                  {"url": "text", "valueMarkdown": comment}, {"url": "user", "valueString": approver},
+                                  {"url": "authoredOn", "valueDateTime": approval_date.isoformat()}]
+        content["extension"] = [*(content.get("extension") or []), {"url": APPROVAL_EXTENSION, "extension": record}]
     return _write(writer, content, guideline_id)
 
 
@@ -246,3 +248,63 @@ def rows(resources: Iterable[tuple[str, JsonDict]]) -> list[GuidelineRow]:
                           (r.get("effectivePeriod") or {}).get("end"), r.get("title"))
              for ref, r in resources if is_guideline(r)]
     return sorted(found, key=lambda row: (row.topic or "", order.get(row.status, 3), row.version or ""))
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An approval's comment as the guideline records it (``APPROVAL_EXTENSION``), read back for display."""
+
+    date: str | None
+    approver: str | None
+    comment: str | None
+
+
+def approvals(resource: JsonDict) -> list[Approval]:
+    """Every approval comment the guideline version carries, in the order they were recorded."""
+    found = []
+    for extension in resource.get("extension") or []:
+        if extension.get("url") != APPROVAL_EXTENSION:
+            continue
+        parts = {part.get("url"): part for part in extension.get("extension") or []}
+        found.append(Approval((parts.get("authoredOn") or {}).get("valueDateTime"),
+                              (parts.get("user") or {}).get("valueString"),
+                              (parts.get("text") or {}).get("valueMarkdown")))
+    return found
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """A guideline version and the one it is read against: a draft beside its topic's agreed guideline, an agreed
+    or retired one beside the version it was drafted from."""
+
+    guideline: Record
+    against: Record | None
+    #: Why ``against`` was chosen, in words.
+    against_is: str
+
+
+def side_by_side(source: StoreSource, guideline_id: str) -> SideBySide:
+    """The guideline ``guideline_id`` (LifecycleError 404/422 if it is none) and what it is read against."""
+    try:
+        stored = source.store.read("PlanDefinition", guideline_id)
+    except NotFound:
+        stored = None
+    if stored is None or stored.resource is None:
+        raise LifecycleError(404, f"PlanDefinition/{guideline_id} does not exist")
+    if not is_guideline(stored.resource):
+        raise LifecycleError(422, f"PlanDefinition/{guideline_id} is a trust pathway, not a network guideline")
+    reference = f"PlanDefinition/{stored.resource_id}/_history/{stored.version_id}"
+    this = as_record(stored.resource, reference)
+    if this is None:
+        raise LifecycleError(422, f"{reference} cannot be read as a pathway")
+    topic = this.pathway.topic
+    if this.pathway.status == "draft" and topic:
+        records, _problems = source.plan_definitions([topic])
+        active = [r for r in records if is_guideline(r.data) and r.data.get("status") == "active"]
+        if active:
+            return SideBySide(this, active[0], "the topic's agreed guideline")
+    predecessor = next((a.get("resource") for a in stored.resource.get("relatedArtifact") or []
+                        if a.get("type") == "predecessor" and a.get("resource")), None)
+    found = source.chosen([str(predecessor)]) if predecessor else []
+    return SideBySide(this, found[0] if found else None, "the version it was drafted from")
+

@@ -82,7 +82,7 @@ class Source(Protocol):
         ...
 
 
-def _record(data: JsonDict, origin: str) -> Record | None:
+def as_record(data: JsonDict, origin: str) -> Record | None:
     """A stored PlanDefinition normalised; None if it cannot be (stored content is valid FHIR, so only
     content written before a rule existed)."""
     _plan, pathway, _problems = loader.check_plan_definition(data)
@@ -119,7 +119,7 @@ class StoreSource:
             tokens = ",".join(f"{c.PATHWAY_TOPIC_SYSTEM}|{topic}" for topic in sorted(topics))
             versions = self.store.matching(parse_search("PlanDefinition", [("context", tokens),
                                                                            ("_count", str(MAX_COUNT))]))
-        records = [_record(v.resource, self._reference(v)) for v in versions if v.resource is not None]
+        records = [as_record(v.resource, self._reference(v)) for v in versions if v.resource is not None]
         return [r for r in records if r is not None], []
 
     def _history(self, resource_type: str, resource_id: str | None = None) -> "Iterator[StoredVersion]":
@@ -156,7 +156,7 @@ class StoreSource:
                                 == (url, version)), None)
                 if earlier is not None:
                     hits.append(earlier)
-        records = [_record(stored.existing(), self._reference(stored)) for stored in hits]
+        records = [as_record(stored.existing(), self._reference(stored)) for stored in hits]
         return [r for r in records if r is not None]
 
     def register(self) -> tuple[list[register.RegisterEntry], list[Problem]]:
@@ -252,3 +252,34 @@ def beside(file: Path) -> str | None:
     """The authoring form of a guideline's narrative: ``<topic>.md`` beside ``<topic>.json``."""
     path = file.with_suffix(".md")
     return path.read_text("utf-8") if path.is_file() else None
+
+
+class WithProposed:
+    """Another source, with one proposed PlanDefinition in place of the current version of the same resource:
+    a what-if, compared without writing it."""
+
+    def __init__(self, base: Source, proposed: JsonDict, origin: str) -> None:
+        self.base, self.proposed, self.origin = base, proposed, origin
+        self.description = f"{base.description}, with {origin} in place of its stored version"
+
+    def plan_definitions(self, topics: Collection[str] | None = None, *, every_version: bool = False
+                         ) -> tuple[list[Record], list[Problem]]:
+        records, problems = self.base.plan_definitions(topics, every_version=every_version)
+        prefix = f"PlanDefinition/{self.proposed.get('id')}/"
+        kept = [r for r in records if not r.origin.startswith(prefix)]
+        proposed = as_record(self.proposed, self.origin)
+        if proposed is not None and (topics is None or proposed.pathway.topic in topics):
+            kept.append(proposed)
+        return kept, problems
+
+    def chosen(self, canonicals: Collection[str]) -> list[Record]:
+        return self.base.chosen(canonicals)
+
+    def register(self) -> tuple[list[register.RegisterEntry], list[Problem]]:
+        return self.base.register()
+
+    def activity(self) -> tuple[Activity, list[Problem]]:
+        return self.base.activity()
+
+    def narrative(self, record: Record) -> str | None:
+        return self.base.narrative(record)

@@ -28,6 +28,7 @@ from ..store.audit import Agent
 from ..store.content import unstamp
 from ..store.query import MAX_COUNT
 from ..store.store import Permit
+from ..variation.report import TopicReport
 
 FIRST_VERSION: Final = "1.0.0"
 
@@ -208,5 +209,31 @@ def export_pathway(store: Store, resource_id: str) -> Export:
     return Export(write_workbook(sheets, heading), sheets, _reference(stored))
 
 
-__all__ = ["Export", "ImportResult", "NotFound", "Template", "current_pathway", "export_pathway", "import_pathway",
-           "next_version", "template"]
+__all__ = ["Export", "ImportResult", "NotFound", "Preview", "Template", "current_pathway", "export_pathway",
+           "import_pathway", "next_version", "preview", "template"]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A workbook's pathway checked (``result``, nothing written) and, when it could be stored, the topic's
+    comparison with it in place of the trust's stored version (``proposed``) and as the store holds it now."""
+
+    result: ImportResult
+    proposed: TopicReport | None = None
+    now: TopicReport | None = None
+
+
+def preview(store: Store, rows: Rows, today: date) -> Preview:
+    """What importing ``rows`` would store, and how the topic would then compare; the store is not changed."""
+    from .comparing import compare
+    from .sources import StoreSource, WithProposed
+
+    result = import_pathway(store, rows, write=False)
+    if result.change != "written" or result.resource is None:
+        return Preview(result)
+    found = _topic_and_trust(rows)
+    assert found is not None  # a converted workbook names its topic and trust
+    source = StoreSource(store)
+    proposed = compare(WithProposed(source, result.resource, "the uploaded workbook (not stored)"), [found[0]], today)
+    now = compare(source, [found[0]], today)
+    return Preview(result, next(iter(proposed.report.topics), None), next(iter(now.report.topics), None))

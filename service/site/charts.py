@@ -154,3 +154,60 @@ def timing_chart(report: TopicReport, chart_id: str) -> str | None:
         "its note says why. "
         "Each step has its own scale in days. The same figures are in the variation table on this page.")
     return svg.figure(chart_id, CHART_WIDTH, y, f"When each trust does each step of {report.title}", description, body)
+
+
+#: The earlier version's colour in ``versions_timeline`` (NHS mid grey); the later one's is ``BAR``.
+EARLIER = "#4c6272"
+
+
+def _version_row(axis: svg.TimeAxis, step: Step, label: str, centre: float, colour: str, shape: str) -> list[str]:
+    """One version of a step: its label, then each occurrence as a bar (a window) or a marker (a day)."""
+    parts = [svg.text(MARGIN, centre + 5, label, size=12, weight="bold")]
+    for occ in step.timing.occurrences:
+        if occ.earliest == occ.latest:
+            parts.append(svg.marker(shape, axis.x(occ.earliest), centre, colour))
+        else:
+            parts.append(svg.bar(axis.x(occ.earliest), axis.x(occ.latest), centre, colour))
+            parts += [svg.marker(shape, axis.x(end), centre, colour, size=0.7) for end in (occ.earliest, occ.latest)]
+    parts.append(svg.text(NOTES_LEFT, centre + 5, words.step_when(step), size=12))
+    return parts
+
+
+def versions_timeline(earlier: Pathway, later: Pathway, labels: tuple[str, str], chart_id: str) -> str | None:
+    """Both versions' steps on one to-scale axis of days, step by step (paired as ``changes.pair_steps`` pairs
+    them): a window is a bar with a marker at each end, a day is a marker; circles for ``labels[0]``, squares for
+    ``labels[1]``. None when neither has a step with a computable time."""
+    from .changes import pair_steps
+
+    pairs, removed, added = pair_steps(earlier, later)
+    rows: list[tuple[Step | None, Step | None]] = [(o.step, n.step) for o, n in pairs]
+    rows += [(None, n.step) for n in added] + [(o.step, None) for o in removed]
+    rows = [(o, n) for o, n in rows if (o and o.timing.occurrences) or (n and n.timing.occurrences)]
+    if not rows:
+        return None
+    end = max(occ.latest for pair in rows for s in pair if s for occ in s.timing.occurrences)
+    axis = svg.TimeAxis(0, end or 1, MARGIN + 170, NOTES_LEFT - 24)
+    body: list[str] = []
+    y = 6.0
+    for old, new in rows:
+        either = new or old
+        assert either is not None
+        title = either.title or words.step_kind(either.kind)
+        state = " (new step)" if old is None else " (removed)" if new is None else ""
+        for line in svg.wrap(f"{title}{state}", CHART_WIDTH - 2 * MARGIN):
+            y += 18
+            body.append(svg.text(MARGIN, y, line, weight="bold"))
+        top = y + 8
+        for index, (step, label, colour, shape) in enumerate(((old, labels[0], EARLIER, "circle"),
+                                                              (new, labels[1], BAR, "square"))):
+            if step is not None:
+                body.extend(_version_row(axis, step, label, top + 12 + 24 * index, colour, shape))
+        bottom = top + 48
+        body.extend(axis.draw(top, bottom, later.index_event))
+        y = bottom + 52
+    description = (
+        f"Each step of {labels[0]} and of {labels[1]} on one scale of days after "
+        f"{words.index_event(later.index_event)}: a circle or a bar with circles at its ends is {labels[0]}, a square "
+        f"or a bar with squares at its ends is {labels[1]}; a bar is a window of days, a single marker one day. "
+        "The timing is also written at the end of each row and in the table of steps on this page.")
+    return svg.figure(chart_id, CHART_WIDTH, y, f"The steps of {labels[0]} and {labels[1]} by day", description, body)

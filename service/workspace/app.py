@@ -25,19 +25,21 @@ from .. import conventions as c
 from .. import terminology
 from ..application import StoreSource, decisions, guidelines
 from ..application.comparing import compare
-from ..application.spreadsheets import import_pathway, template
+from ..application.spreadsheets import import_pathway, preview, template
 from ..fhirformat import JsonDict
 from ..register import Dimension, RegisterEntry
 from ..security import passwords, policy
 from ..security.settings import SecuritySettings
 from ..security.tokens import Principal
-from ..spreadsheet import read_workbook
+from ..spreadsheet import Rows, read_workbook
 from ..store import Store, StoreError
 from ..store import accounts as account_store
 from ..store.accounts import Account
 from ..store.audit import Agent
 from ..variation.report import Classification
+from .guideline_pages import guideline_view
 from .sessions import Session, Sessions, csrf_matches, new_session
+from .uploads import PendingUploads
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
 #: Failed sign-ins before an account is locked, and for how long.
@@ -94,6 +96,7 @@ def create_workspace_app(store: Store, security: SecuritySettings,
     """The workspace on ``store``, to be mounted at ``/workspace``; sessions signed with the install's key."""
     app = FastAPI(title="Harmonise workspace", docs_url=None, redoc_url=None, openapi_url=None)
     sessions = Sessions(security.secret)
+    uploads = PendingUploads()
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
 
@@ -288,6 +291,20 @@ def create_workspace_app(store: Store, security: SecuritySettings,
         rows = await asyncio.to_thread(_guideline_rows)
         return render(request, session, "guidelines.html", person=person, rows=rows, done=None, errors=[])
 
+    def _guideline_context(guideline_id: str) -> dict[str, Any]:
+        try:
+            pair = guidelines.side_by_side(StoreSource(store), guideline_id)
+        except guidelines.LifecycleError as exc:
+            raise HTTPException(exc.status, exc.message) from None
+        return {"view": guideline_view(pair, security.limits.diff_actions)}
+
+    @app.get("/guidelines/{guideline_id}", response_class=HTMLResponse)
+    async def guideline_page(request: Request, guideline_id: str) -> Response:
+        session = sessions.read(request)
+        person = person_of(request, session)
+        context = await asyncio.to_thread(_guideline_context, guideline_id)
+        return render(request, session, "guideline.html", person=person, done=None, errors=[], **context)
+
     @app.post("/guidelines/{guideline_id}/{action}", response_class=HTMLResponse)
     async def guideline_action(request: Request, guideline_id: str, action: str) -> Response:
         session = sessions.read(request)
@@ -313,6 +330,10 @@ def create_workspace_app(store: Store, security: SecuritySettings,
             errors.append(("guidelines", exc.message))
         except policy.Denied as denied:
             raise Refused(denied.message) from None
+        if form.get("from") == "guideline":
+            context = await asyncio.to_thread(_guideline_context, guideline_id)
+            return render(request, session, "guideline.html", 409 if errors else 200, person=person, done=done,
+                          errors=errors, **context)
         rows = await asyncio.to_thread(_guideline_rows)
         return render(request, session, "guidelines.html", 409 if errors else 200, person=person, rows=rows,
                       done=done, errors=errors)
@@ -344,22 +365,27 @@ def create_workspace_app(store: Store, security: SecuritySettings,
         return Response(made.workbook, headers={**_HEADERS, "Content-Disposition": disposition},
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
-    @app.post("/pathways/import", response_class=HTMLResponse)
-    async def pathway_import(request: Request) -> Response:
-        session = sessions.read(request)
-        person = person_of(request, session)
-        form = await posted(request, session)
+    async def _uploaded(form: FormData, person: Person) -> Rows | None:
+        """The uploaded workbook's rows (None when no file was chosen), refused when it is another trust's."""
         upload = form.get("workbook")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            return render(request, session, "pathways.html", 400, person=person, topics=_topics(), result=None,
-                          errors=[("workbook", "Choose the filled-in workbook (.xlsx) to upload")])
+            return None
         data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise Refused(f"the workbook is larger than {MAX_UPLOAD_BYTES:,} bytes", 413)
         rows = read_workbook(data)
         claimed = str(rows.pathway.get("trust") or "").strip().upper()
         if not person.network_lead and claimed and claimed != person.account.trust:
             raise Refused(f"the workbook is {claimed}'s pathway; as {person.account.trust}'s pathway lead you may "
                           f"import only {person.account.trust}'s")
+        return rows
 
+    def _no_workbook(request: Request, session: Session, person: Person) -> Response:
+        return render(request, session, "pathways.html", 400, person=person, topics=_topics(), result=None,
+                      errors=[("workbook", "Choose the filled-in workbook (.xlsx) to upload")])
+
+    async def _store_workbook(request: Request, session: Session, person: Person, rows: Rows) -> Response:
+        """Convert, check and store the rows as the person's change (audited), and say what happened."""
         def run() -> Any:
             return import_pathway(store, rows, agent=person.agent, permit=person.permit_edit)
 
@@ -371,6 +397,56 @@ def create_workspace_app(store: Store, security: SecuritySettings,
             raise Refused(exc.message, 409) from None
         return render(request, session, "pathways.html", 200 if result.ok else 400, person=person, topics=_topics(),
                       errors=[], result=result)
+
+    @app.post("/pathways/import", response_class=HTMLResponse)
+    async def pathway_import(request: Request) -> Response:
+        """Upload and store at once (without the preview)."""
+        session = sessions.read(request)
+        person = person_of(request, session)
+        rows = await _uploaded(await posted(request, session), person)
+        if rows is None:
+            return _no_workbook(request, session, person)
+        return await _store_workbook(request, session, person, rows)
+
+    def _held_for(person: Person, session: Session, key: str) -> Any:
+        pending = uploads.find(key, person.account.name, session.csrf)
+        if pending is None:
+            raise Refused("there is no upload of yours waiting to be submitted under that name (it was submitted, "
+                          "discarded, replaced by a later upload, or it expired): upload the workbook again", 404)
+        return pending
+
+    @app.post("/pathways/preview", response_class=HTMLResponse)
+    async def pathway_preview(request: Request) -> Response:
+        """Upload: every problem by row and column, or how the new version would compare; nothing is stored."""
+        session = sessions.read(request)
+        person = person_of(request, session)
+        rows = await _uploaded(await posted(request, session), person)
+        if rows is None:
+            return _no_workbook(request, session, person)
+        seen = await asyncio.to_thread(preview, store, rows, today())
+        if not seen.result.ok or seen.result.change == "unchanged":
+            return render(request, session, "pathways.html", 200 if seen.result.ok else 400, person=person,
+                          topics=_topics(), errors=[], result=seen.result)
+        resource = seen.result.resource or {}
+        trust = str(rows.pathway.get("trust") or "").strip().upper()
+        pending = uploads.hold(person.account.name, session.csrf, rows, str(rows.pathway.get("topic") or ""), trust)
+        return render(request, session, "pathway_preview.html", person=person, pending=pending, seen=seen,
+                      resource=resource, trust=trust, unwarranted=Classification.UNWARRANTED)
+
+    @app.post("/pathways/pending/{key}/{action}", response_class=HTMLResponse)
+    async def pathway_pending(request: Request, key: str, action: str) -> Response:
+        """Submit (convert, check and store the held workbook again, audited as the person) or discard it."""
+        session = sessions.read(request)
+        person = person_of(request, session)
+        await posted(request, session)
+        if action not in ("submit", "discard"):
+            raise HTTPException(404)
+        pending = _held_for(person, session, key)
+        uploads.drop(key)
+        if action == "discard":
+            return render(request, session, "pathways.html", person=person, topics=_topics(), errors=[],
+                          result=None, discarded=True)
+        return await _store_workbook(request, session, person, pending.rows)
 
     return app
 
