@@ -72,6 +72,14 @@ def test_compare_answers_a_parameters_with_a_binary_for_fhir_clients(http: httpx
     assert report["topics"][0]["compared_against"] == "network-median"  # the TIA guideline is a draft
 
 
+def test_compare_answers_fhir_to_a_client_that_prefers_fhir_json_over_plain_json(http: httpx.Client) -> None:
+    # "application/json" appears in the header, but at q=0.5 below FHIR JSON: a FHIR Parameters, not the report.
+    response = http.get("PlanDefinition/$compare", params={"topic": "tia-follow-up"},
+                        headers={"accept": "application/fhir+json, application/json;q=0.5"})
+    assert response.status_code == 200
+    assert response.json()["resourceType"] == "Parameters"
+
+
 def test_compare_of_a_chosen_older_version(http: httpx.Client) -> None:
     response = http.get(
         "PlanDefinition/$compare",

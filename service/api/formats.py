@@ -46,6 +46,12 @@ def _accepted(header: str) -> list[str]:
     return [media for _q, _p, media in sorted(ranges)]
 
 
+def prefers(request: Request, media_type: str) -> bool:
+    """Whether the client's most preferred media range (by q-value, then as written) is this one."""
+    ranges = _accepted(request.headers.get("accept", ""))
+    return bool(ranges) and ranges[0] == media_type
+
+
 def response_format(request: Request) -> str:
     """The FHIR media type to answer in, or a 406 FhirError."""
     requested = request.query_params.get("_format")

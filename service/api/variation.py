@@ -35,7 +35,7 @@ from ..store import Store
 from ..store.errors import NotFound
 from .auth import reads
 from .dependencies import BodyDep, StoreDep
-from .formats import fhir_response
+from .formats import fhir_response, prefers
 from .outcomes import error
 from .parameters import operation_parameters
 from .registry import COMPARE, DIFF, OPERATION_DEFINITIONS, require_operation, require_system_operation
@@ -114,7 +114,7 @@ def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
         raise error(404, "not-found", f"no pathways for topic(s) {', '.join(unknown)}")
     report = comparison.report
     text = report.model_dump_json()
-    if "application/json" in request.headers.get("accept", "") or request.query_params.get("_format") == "report":
+    if request.query_params.get("_format") == "report" or prefers(request, "application/json"):
         return Response(text, media_type="application/json")
     binary = {
         "resourceType": "Binary",

@@ -10,3 +10,10 @@
 
 Nothing here knows about HTTP; ``service.api.auth`` is the edge that applies it to requests.
 """
+
+from .scopes import Access, Scopes
+from .settings import ConfigError, RequestLimits, SecuritySettings
+from .tokens import InvalidToken, Principal, issue, verify
+
+__all__ = ["Access", "ConfigError", "InvalidToken", "Principal", "RequestLimits", "Scopes",
+           "SecuritySettings", "issue", "verify"]
