@@ -122,7 +122,7 @@ def test_http_date_is_the_imf_fixdate_of_the_stored_timestamp() -> None:
 def apps(tmp_path) -> Iterator[tuple[object, object]]:
     """The service as built, and the same FHIR app mounted at /fhir by a plain Starlette ``Mount``."""
     app = create_app(f"sqlite:///{tmp_path / 'store.db'}", security=TEST_SECURITY)
-    mounted = Starlette(routes=[Mount("/fhir", app=app.fhir)])
+    mounted = Starlette(routes=[Mount("/fhir", app=app.state.fhir)])
     try:
         yield app, mounted
     finally:

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -55,7 +54,6 @@ WORKSPACE_PATH = "/workspace"
 REPOSITORY = Path(__file__).resolve().parents[2]
 #: A published site folder for ``app_from_environment`` to serve; unset: the live site from the store.
 SITE_VARIABLE = "HARMONISE_SITE"
-_FHIR_PREFIX = f"{FHIR_PATH}/"
 _HTTP_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 415: "not-supported"}
 
 
@@ -145,35 +143,18 @@ def _route_path(scope: Scope) -> str:
     return path
 
 
-class _Service(FastAPI):
-    """The root app, whose HTTP requests under ``/fhir`` go straight to the FHIR API.
+class _FhirBase:
+    """Gives FHIR's base without its slash (``POST /fhir``: a transaction, as FHIR clients write it)
+    the slash Starlette's ``Mount`` matches, so the mounted API answers it instead of a redirect."""
 
-    The API is as if mounted at ``/fhir``: it is given the scope a Starlette ``Mount`` would give
-    it (``root_path`` ending in ``/fhir``, the path unchanged). Only it does not pass through this
-    app's own middleware, router and mount first: the API is a FastAPI app with its own error
-    handling, so they added nothing to its requests but time. ``POST /fhir`` (the base, as FHIR
-    clients write it) reaches the API's transaction route directly instead of being redirected to
-    ``/fhir/``. Everything else (the site, lifespan) is this app's as usual.
-    """
-
-    def __init__(self, fhir: FastAPI, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.fhir = fhir
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            route_path = _route_path(scope)
-            if route_path == FHIR_PATH:
-                base = scope["path"] + "/"
-                scope = {**scope, "path": base, "raw_path": base.encode()}
-                route_path = f"{FHIR_PATH}/"
-            if route_path.startswith(_FHIR_PREFIX):
-                root_path = scope.get("root_path", "")
-                await self.fhir({**scope, "path_params": dict(scope.get("path_params", {})),
-                                 "app_root_path": scope.get("app_root_path", root_path),
-                                 "root_path": root_path + FHIR_PATH, "endpoint": self.fhir}, receive, send)
-                return
-        await super().__call__(scope, receive, send)
+        if scope["type"] == "http" and _route_path(scope) == FHIR_PATH:
+            base = scope["path"] + "/"
+            scope = {**scope, "path": base, "raw_path": base.encode()}
+        await self.app(scope, receive, send)
 
 
 class _SiteFiles(StaticFiles):
@@ -232,8 +213,10 @@ def create_app(database_url: str, security: SecuritySettings | None = None, site
             await asyncio.to_thread(live.stop)
         store.close()
 
-    app = _Service(create_fhir_app(store, security), title="Harmonise", lifespan=lifespan,
-                   docs_url=None, redoc_url=None, openapi_url=None)
+    fhir = create_fhir_app(store, security)
+    app = FastAPI(title="Harmonise", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(_FhirBase)
+    app.state.fhir = fhir
     app.state.store = store
     app.state.live_site = live
 
@@ -248,6 +231,7 @@ def create_app(database_url: str, security: SecuritySettings | None = None, site
         return JSONResponse({"status": "ok", "store_change": change,
                              "site_change": live.built_change if live is not None else None})
 
+    app.mount(FHIR_PATH, fhir, name="fhir")
     # The workspace, its own app (HTML, sessions, forms), before the site would take its paths.
     app.mount(WORKSPACE_PATH, create_workspace_app(store, security), name="workspace")
 
