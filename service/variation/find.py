@@ -79,7 +79,8 @@ def _add_step_differences(
     timing = _timing(step, matched, first.timing.sources[0] if first.timing.sources else source, title)
     if timing is not None:
         findings.append(timing)
-    if {o.step.mode or "none" for o in occs} != {step.mode or "none"}:
+    mode = step.mode or "none"
+    if any((o.step.mode or "none") != mode for o in occs):  # the trust's modes are not just the reference's
         findings.append(Finding(step, Dimension.MODE, title, f"{source}.code", occs))
     if step.roles:
         roles = {r for o in occs for r in o.step.roles}
