@@ -17,14 +17,11 @@ SCORE_WEIGHTS = {"presence": 1.0, "count": 1.0, "timing": 1.0, "mode": 0.5, "par
 
 
 def score(findings: Iterable[Finding]) -> Score:
-    """The distance the findings add up to, each part and the total rounded to 3 places.
-
-    Made without validation (``model_construct``), like ``summarise.difference``: every part is a float.
-    """
+    """The distance the findings add up to, each part and the total rounded to 3 places."""
     parts = dict.fromkeys(SCORE_WEIGHTS, 0.0)
     for finding in findings:
         if not finding.within_tolerance:
             parts[finding.dimension.value] += finding.size
     rounded = {k: round(v, 3) for k, v in parts.items()}
     total = round(sum(SCORE_WEIGHTS[k] * v for k, v in rounded.items()), 3)
-    return Score.model_construct(total=total, **rounded)
+    return Score(total=total, **rounded)

@@ -54,14 +54,11 @@ def trust_summary(
     distance_from_guideline: Score | None,
     distance_from_network: Score,
 ) -> TrustSummary:
-    """One trust's row of the report: its figures, what it lacks and adds, and its distances.
-
-    Made without validation (``model_construct``), like ``difference``: every value is of its field's type.
-    """
+    """One trust's row of the report: its figures, what it lacks and adds, and its distances."""
     ods = pathway.trust or ""
     scheduled, by_mode, contact_sources = contacts(pathway)
     last_day, last_source = length(pathway)
-    return TrustSummary.model_construct(
+    return TrustSummary(
         ods=ods,
         name=TRUSTS.get(ods, pathway.publisher or ods),
         pathway=pathway.canonical or "",
