@@ -16,8 +16,9 @@ The names below are imported when first used (PEP 562), so importing a light mod
 package (``application.conflicts`` for ``harmonise load --help``) does not import every use case.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_face
 
 if TYPE_CHECKING:
     from .comparing import Comparison, Topics, compare, propose, read_topics
@@ -36,14 +37,4 @@ __all__ = ["Comparison", "FolderSource", "ImportResult", "Record", "Source", "St
            "Watch", "compare", "export_pathway", "import_pathway", "propose", "read_topics", "template", "watch"]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{home}", __name__), name)
-    globals()[name] = value  # once: the next lookup is an ordinary attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_face(__name__, _HOMES, __all__)

@@ -11,8 +11,9 @@
 Nothing here knows about HTTP; ``service.api.auth`` is the edge that applies it to requests.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_face
 
 if TYPE_CHECKING:
     from .scopes import Access, Scopes
@@ -29,14 +30,4 @@ __all__ = ["Access", "ConfigError", "InvalidToken", "Principal", "RequestLimits"
            "SecuritySettings", "issue", "verify"]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{home}", __name__), name)
-    globals()[name] = value  # once: the next lookup is an ordinary attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_face(__name__, _HOMES, __all__)
