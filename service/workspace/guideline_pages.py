@@ -13,7 +13,9 @@ from ..site.changes import describe_changes, pair_steps
 
 
 @dataclass(frozen=True)
-class StepRow:
+class TimingBeside:
+    """A step's timing in the version read against (``before``) and in this one (``after``); blank where absent."""
+
     title: str
     before: str
     after: str
@@ -24,7 +26,7 @@ class GuidelineView:
     pair: SideBySide
     changes: list[str]
     timeline: str | None
-    steps: list[StepRow]
+    steps: list[TimingBeside]
     approvals: list[Approval]
     #: Every element changed, as ``$diff`` answers it (type, path); None past the diff budget.
     elements: list[tuple[str, str]] | None = None
@@ -39,19 +41,17 @@ def _label(record_status: str | None, version: str | None) -> str:
 
 
 def guideline_view(pair: SideBySide, max_actions: int) -> GuidelineView:
-    this, against = pair.guideline.pathway, pair.against.pathway if pair.against else None
-    approvals = guidelines.approvals(pair.guideline.data)
-    if against is None:
-        return GuidelineView(pair, [], charts.guideline_timeline(this, "timeline"),
-                             [StepRow(s.title or words.step_kind(s.kind), "", words.step_when(s)) for s in this.steps],
-                             approvals)
+    this, approvals = pair.guideline.pathway, guidelines.approvals(pair.guideline.data)
+    if pair.against is None:
+        alone = [TimingBeside(s.title or words.step_kind(s.kind), "", words.step_when(s)) for s in this.steps]
+        return GuidelineView(pair, [], charts.guideline_timeline(this, "timeline"), alone, approvals)
+    against = pair.against.pathway
     labels = (_label(against.status, against.version), _label(this.status, this.version))
     if labels[0] == labels[1]:
         labels = (f"{labels[0]} (earlier)", labels[1])
     paired, removed, added = pair_steps(against, this)
-    steps = [StepRow(n.title, o.when, n.when) for o, n in paired] + [StepRow(n.title, "", n.when) for n in added] \
-        + [StepRow(o.title, o.when, "") for o in removed]
-    assert pair.against is not None
+    steps = [TimingBeside(n.title, o.when, n.when) for o, n in paired] \
+        + [TimingBeside(n.title, "", n.when) for n in added] + [TimingBeside(o.title, o.when, "") for o in removed]
     try:
         elements = diffing.changed_paths(diffing.diff(pair.against.data, pair.guideline.data, max_actions))
     except diffing.TooCostly:
