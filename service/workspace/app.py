@@ -38,6 +38,7 @@ from ..store.accounts import Account
 from ..store.audit import Agent
 from ..variation.report import Classification
 from .guideline_pages import guideline_view
+from .history_pages import add_history_routes
 from .sessions import Session, Sessions, csrf_matches, new_session
 from .uploads import PendingUploads
 
@@ -447,6 +448,9 @@ def create_workspace_app(store: Store, security: SecuritySettings,
             return render(request, session, "pathways.html", person=person, topics=_topics(), errors=[],
                           result=None, discarded=True)
         return await _store_workbook(request, session, person, pending.rows)
+
+    # --- history (a module of its own: history_pages) ------------------------------------------
+    add_history_routes(app, store, sessions, person_of, render)
 
     return app
 
