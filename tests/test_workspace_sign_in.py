@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import func, insert, select
 from starlette.testclient import TestClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -17,13 +15,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from service.api import create_app
 from service.store import Store
 from service.store import accounts as account_store
-from service.store.engine import IMMEDIATE, MIGRATIONS, make_engine
+from service.store.engine import make_engine
 from service.store.schema import account as account_table
 from service.store.schema import sign_in_address
 from service.workspace.app import LOCK_FOR, MAX_FAILURES
 from service.workspace.sign_in_limits import ADDRESS_WINDOW, MAX_ATTEMPTS_PER_ADDRESS
 
-from .stores import TEST_SECURITY
+from .stores import TEST_SECURITY, at_revision
 from .test_workspace import PASSWORD, network, sign_in  # noqa: F401  (the fixture)
 
 NINE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -79,15 +77,12 @@ def test_one_address_may_try_so_many_times_in_a_window_whatever_names_it_tries(s
 
 def test_failures_counted_before_the_column_existed_are_forgotten(database_url: str) -> None:
     url = database_url
+    at_revision(url, "0005")
     engine = make_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.connect().execution_options(**{IMMEDIATE: True}) as connection, connection.begin():
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0005")
+    with engine.connect() as connection, connection.begin():
         connection.execute(insert(account_table).values(name="old", password_hash="x", trust="RHQ", network_lead=False,
-                                                  failures=4, locked_until=None, session_epoch=0,
-                                                  created="2026-01-01T00:00:00.000000Z"))
+                                                        failures=4, locked_until=None, session_epoch=0,
+                                                        created="2026-01-01T00:00:00.000000Z"))
     engine.dispose()
     upgraded = Store.open(url)
     try:

@@ -20,10 +20,11 @@ from .. import conventions as c
 from .. import register
 from ..fhirformat import JsonDict
 from ..store import Store, StoredVersion, parse_search
-from ..store.audit import AUDIT_TYPE, Activity
+from ..store.audit import AUDIT_TYPE, Activity, agent_of
 from ..store.query import MAX_COUNT
 from ..store.searchparams import owning_trust
 from .guidelines import is_guideline, topic_of
+from .sources import StoreSource
 
 #: The resource types a topic's content is held in.
 TOPIC_TYPES: Final = ("PlanDefinition", "Basic")
@@ -94,16 +95,6 @@ def _label(kind: Kind, resource: JsonDict) -> str:
     return f"{whose}{title}, version {resource.get('version') or '(none)'} ({resource.get('status')})"
 
 
-def _every_version(store: Store, resource_type: str, resource_id: str) -> Iterator[StoredVersion]:
-    offset = 0
-    while True:
-        page = store.history(resource_type, resource_id, count=MAX_COUNT, offset=offset)
-        yield from page.versions
-        if not page.has_next:
-            return
-        offset += page.count
-
-
 def _search(store: Store, resource_type: str, params: list[tuple[str, str]]) -> Iterator[StoredVersion]:
     return store.matching(parse_search(resource_type, [*params, ("_count", str(MAX_COUNT))]))
 
@@ -124,9 +115,10 @@ def _topic_versions(store: Store, topic: str) -> dict[tuple[str, str], list[Stor
     current = [*_search(store, "PlanDefinition", [("context", f"{c.PATHWAY_TOPIC_SYSTEM}|{topic}")]),
                *_search(store, "Basic", [("topic", topic)])]
     keys = {(v.resource_type, v.resource_id) for v in current}
-    versions = {key: list(_every_version(store, *key)) for key in sorted(keys)}
+    source = StoreSource(store)
+    versions = {key: list(source.history_of(*key)) for key in sorted(keys)}
     for key in sorted(_deleted(store) - keys):
-        every = list(_every_version(store, *key))
+        every = list(source.history_of(*key))
         last = next((v.resource for v in every if v.resource is not None), None)
         if last is not None and _topic(key[0], last) == topic:
             versions[key] = every
@@ -146,11 +138,10 @@ def _audits(store: Store, references: list[str]) -> Iterator[tuple[str, int, Jso
 
 
 def _who(provenance: JsonDict) -> tuple[str, str | None]:
-    agent: JsonDict = next(iter(provenance.get("agent") or []), {})
-    who = agent.get("who") or {}
-    name = who.get("display") or (who.get("identifier") or {}).get("value") or "unknown"
-    trust = ((agent.get("onBehalfOf") or {}).get("identifier") or {}).get("value")
-    return str(name), str(trust) if trust else None
+    agent = agent_of(provenance)
+    if agent is None:
+        return "unknown", None
+    return agent.display or agent.subject, agent.trust
 
 
 def _changes(versions: dict[tuple[str, str], list[StoredVersion]],
