@@ -19,11 +19,12 @@ from typing import Final
 from .. import conventions as c
 from .. import register
 from ..fhirformat import JsonDict
+from ..pathway import PathwayKind
 from ..store import Store, StoredVersion, parse_search
 from ..store.audit import AUDIT_TYPE, Activity, agent_of
 from ..store.query import MAX_COUNT
 from ..store.searchparams import owning_trust
-from .guidelines import is_guideline, topic_of
+from .guidelines import topic_of
 from .sources import StoreSource
 
 #: The resource types a topic's content is held in.
@@ -74,10 +75,11 @@ def _topic(resource_type: str, resource: JsonDict) -> str | None:
         return None
 
 
-def _kind(resource_type: str, resource: JsonDict) -> Kind:
-    if resource_type == "PlanDefinition":
-        return Kind.GUIDELINE if is_guideline(resource) else Kind.PATHWAY
-    return Kind.REGISTER_ENTRY if register.is_register_entry(resource) else Kind.OTHER
+def _kind(resource: JsonDict) -> Kind:
+    if register.is_register_entry(resource):
+        return Kind.REGISTER_ENTRY
+    return {PathwayKind.NETWORK_GUIDELINE: Kind.GUIDELINE, PathwayKind.TRUST_PATHWAY: Kind.PATHWAY}.get(
+        PathwayKind.of_resource(resource), Kind.OTHER)
 
 
 def _label(kind: Kind, resource: JsonDict) -> str:
@@ -155,7 +157,7 @@ def _changes(versions: dict[tuple[str, str], list[StoredVersion]],
         # A deletion has no content: it is described by the version it deleted.
         content = version.resource or next((v.resource for v in every if v.version_id < version_id and v.resource),
                                            None) or {}
-        kind = _kind(version.resource_type, content)
+        kind = _kind(content)
         # The store wrote every audit record itself (store.audit.provenance): its activity is one of the three.
         activity = Activity(provenance["activity"]["coding"][0]["code"])
         who, trust = _who(provenance)
