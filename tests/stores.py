@@ -27,11 +27,14 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from alembic import command
+from alembic.config import Config
 
 from service.api import create_app
 from service.security.scopes import Scopes
 from service.security.settings import SECRET, VARIABLES, SecuritySettings
 from service.security.tokens import issue
+from service.store.engine import IMMEDIATE, MIGRATIONS, make_engine
 
 BACKENDS: Final = ("sqlite", "postgresql")
 POSTGRES_USERS: Final = ("postgres", "root")
@@ -87,6 +90,17 @@ def database(backend: str, folder: Path) -> Iterator[str]:
     else:
         with postgres_schema() as url:
             yield url
+
+
+def at_revision(url: str, revision: str) -> None:
+    """Bring the database at ``url`` to schema ``revision`` (and no further), as an older release left it."""
+    engine = make_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect().execution_options(**{IMMEDIATE: True}) as connection, connection.begin():
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    engine.dispose()
 
 
 class ServerThread:

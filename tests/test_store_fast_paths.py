@@ -19,18 +19,16 @@ from typing import Any
 
 import httpx
 import simplejson
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import func, select, text
 
 from service.fhirformat import to_json
 from service.store import Store, parse_search, sql
 from service.store.audit import AUDIT_TYPE
-from service.store.engine import IMMEDIATE, MIGRATIONS, make_engine, pool_size
+from service.store.engine import make_engine, pool_size
 from service.store.schema import resource_version, search_index
 
 from .conftest import minimal_pathway
-from .stores import ServerThread, bearer, database
+from .stores import ServerThread, at_revision, bearer, database
 
 
 def _precise(**overrides: Any) -> dict:
@@ -211,13 +209,7 @@ def test_batch_writes_make_exactly_the_rows_of_one_by_one_writes(tmp_path: Path)
 
 def _at_first_revision(url: str) -> None:
     """A database as the first schema (revision 0001) made it, before ``superseded_txn``."""
-    engine = make_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.connect().execution_options(**{IMMEDIATE: True}) as connection, connection.begin():
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-    engine.dispose()
+    at_revision(url, "0001")
 
 
 def test_upgrading_a_first_schema_database_keeps_its_content_and_fills_in_visibility(
@@ -464,18 +456,8 @@ def test_totals_are_kept_per_snapshot_and_never_for_one_not_reached(database_url
     store.close()
 
 
-def _at_revision(url: str, revision: str) -> None:
-    engine = make_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.connect().execution_options(**{IMMEDIATE: True}) as connection, connection.begin():
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-    engine.dispose()
-
-
 def test_upgrading_a_second_schema_database_fills_in_the_index_copies(database_url: str) -> None:
-    _at_revision(database_url, "0002")
+    at_revision(database_url, "0002")
     engine = make_engine(database_url)
     long_url = "http://example.org/" + "u" * 300
     with engine.begin() as connection:  # as the store wrote them under 0002: a v1, a v2, b v1 then deleted

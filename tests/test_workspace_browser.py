@@ -22,7 +22,7 @@ from .stores import ServerThread
 from .test_site_browser import ARTIFACTS, Visit, context, visit  # noqa: F401  (the browser fixtures)
 from .test_workspace import PASSWORD, TOPIC, cli, rp5_sleep_review_difference
 
-PAGES: Final = ("", f"topics/{TOPIC}", "guidelines", "pathways")
+PAGES: Final = ("", f"topics/{TOPIC}", f"topics/{TOPIC}/history", "guidelines", "pathways")
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@
 - ``activity``: monthly activity into the store as MeasureReports.
 - ``guidelines``, ``decisions``: the guideline lifecycle and the register decisions.
 - ``spreadsheets``: pathways from and to workbooks.
+- ``history``: a topic's history, who changed what and when, from the audit trail.
 - ``diffing``: two versions' differences as a FHIRPath Patch, within a budget ($diff and the workspace).
 
 The layers below (``variation``, ``monitoring``, ``store``, ``loader``) know nothing of each other's

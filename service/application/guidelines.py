@@ -85,7 +85,8 @@ def _guideline(writer: Writer, guideline_id: str) -> StoredVersion:
     return latest
 
 
-def _topic(resource: JsonDict) -> str | None:
+def topic_of(resource: JsonDict) -> str | None:
+    """The pathway topic a PlanDefinition is about (its ``useContext`` coding), if it names one."""
     for context in resource.get("useContext") or []:
         for coding in (context.get("valueCodeableConcept") or {}).get("coding") or []:
             if coding.get("system") == c.PATHWAY_TOPIC_SYSTEM:
@@ -95,7 +96,7 @@ def _topic(resource: JsonDict) -> str | None:
 
 def _others(writer: Writer, resource: JsonDict, status: str) -> list[StoredVersion]:
     """The topic's other network guidelines with this status."""
-    topic = _topic(resource)
+    topic = topic_of(resource)
     if topic is None:
         return []
     query = parse_search("PlanDefinition", [("context", f"{c.PATHWAY_TOPIC_SYSTEM}|{topic}"), ("status", status),
@@ -244,7 +245,7 @@ class GuidelineRow:
 def rows(resources: Iterable[tuple[str, JsonDict]]) -> list[GuidelineRow]:
     """One row per guideline (reference, content), by topic, agreed first, then drafts, then retired."""
     order = {"active": 0, "draft": 1, "retired": 2}
-    found = [GuidelineRow(_topic(r), ref, str(r.get("status")), r.get("version"), r.get("approvalDate"),
+    found = [GuidelineRow(topic_of(r), ref, str(r.get("status")), r.get("version"), r.get("approvalDate"),
                           (r.get("effectivePeriod") or {}).get("end"), r.get("title"))
              for ref, r in resources if is_guideline(r)]
     return sorted(found, key=lambda row: (row.topic or "", order.get(row.status, 3), row.version or ""))

@@ -48,6 +48,7 @@ from ..narrative import read_narrative, with_narrative
 from ..pathway import Pathway, PathwayKind
 from ..problems import Problem, error
 from ..store import Store, StoredVersion, WriteOutcome, parse_search
+from ..store.audit import agent_of
 from ..store.content import unstamp
 from ..store.store import FileImport, Writer, import_digest
 from ..store.trusts import trust_organizations
@@ -397,12 +398,10 @@ def _author(store: Store, version: StoredVersion) -> str | None:
     """Who wrote a version, from its Provenance (the token's subject, or local-admin with the command)."""
     query = parse_search("Provenance", [("target", f"{version.reference}/_history/{version.version_id}")])
     for stored in store.search(query).versions:
-        for agent in (stored.resource or {}).get("agent") or []:
-            who = agent.get("who") or {}
-            name = (who.get("identifier") or {}).get("value") or who.get("display")
-            if name:
-                trust = ((agent.get("onBehalfOf") or {}).get("identifier") or {}).get("value")
-                return f"{name} (for {trust})" if trust else str(name)
+        agent = agent_of(stored.resource or {})
+        if agent is not None:
+            name = agent.subject or str(agent.display)
+            return f"{name} (for {agent.trust})" if agent.trust else name
     return None
 
 

@@ -110,7 +110,7 @@ class StoreSource:
 
         versions: Iterable[StoredVersion]
         if every_version:
-            versions = self._history("PlanDefinition")
+            versions = self.history_of("PlanDefinition")
         elif topics is None:
             versions = self.store.current("PlanDefinition")
         elif not topics:
@@ -122,7 +122,8 @@ class StoreSource:
         records = [as_record(v.resource, self._reference(v)) for v in versions if v.resource is not None]
         return [r for r in records if r is not None], []
 
-    def _history(self, resource_type: str, resource_id: str | None = None) -> "Iterator[StoredVersion]":
+    def history_of(self, resource_type: str, resource_id: str | None = None) -> "Iterator[StoredVersion]":
+        """Every version of one resource (or of every resource of the type), newest first, page by page."""
         from ..store.query import MAX_COUNT
 
         offset = 0
@@ -151,7 +152,7 @@ class StoreSource:
         hits = [stored for stored in current if not version or stored.existing().get("version") == version]
         if not hits and version:
             for stored in current:
-                earlier = next((v for v in self._history("PlanDefinition", stored.resource_id)
+                earlier = next((v for v in self.history_of("PlanDefinition", stored.resource_id)
                                 if v.resource is not None and (v.resource.get("url"), v.resource.get("version"))
                                 == (url, version)), None)
                 if earlier is not None:

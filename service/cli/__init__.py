@@ -3,6 +3,7 @@
 from . import (  # noqa: F401  (register the commands)
     compare,
     governance,
+    history,
     monitor,
     package,
     publish,

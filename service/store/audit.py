@@ -91,3 +91,18 @@ def provenance(version: StoredVersion, activity: Activity, agent: Agent) -> Json
         "activity": {"coding": [{"system": DATA_OPERATION, "code": activity.value, "display": activity.display}]},
         "agent": [participant],
     }
+
+
+def agent_of(record: JsonDict) -> Agent | None:
+    """The agent an audit record names (what ``provenance`` wrote, read back); None if it names none."""
+    for participant in record.get("agent") or []:
+        who = participant.get("who") or {}
+        identifier = who.get("identifier") or {}
+        if not identifier.get("value") and not who.get("display"):
+            continue
+        address = next((e.get("valueString") for e in participant.get("extension") or []
+                        if e.get("url") == CLIENT_ADDRESS_EXTENSION), None)
+        trust = ((participant.get("onBehalfOf") or {}).get("identifier") or {}).get("value")
+        return Agent(str(identifier.get("value") or ""), str(identifier.get("system") or ""),
+                     str(trust) if trust else None, address, who.get("display"))
+    return None

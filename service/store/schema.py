@@ -141,11 +141,25 @@ account = Table(
     #: ODS code of the trust the person acts for; NULL for a network lead.
     Column("trust", Str(16), nullable=True),
     Column("network_lead", Boolean, nullable=False),
-    #: Failed sign-ins since the last success or lock-out.
+    #: Failed sign-ins in the current run (since the last success or lock-out, within the lock window).
     Column("failures", Integer, nullable=False),
+    #: When the current run of failures began (fixed-width UTC); a run older than the lock window is
+    #: forgotten at the next failure. NULL: no run (or failures counted before this column existed).
+    Column("failures_since", Str(TIMESTAMP_LENGTH), nullable=True),
     #: No sign-in is accepted before this time (fixed-width UTC), after too many failures.
     Column("locked_until", Str(TIMESTAMP_LENGTH), nullable=True),
     #: Sessions issued before sign-out carry an older number and are no longer accepted.
     Column("session_epoch", Integer, nullable=False),
     Column("created", Str(TIMESTAMP_LENGTH), nullable=False),
+)
+
+#: Sign-in attempts per client address (``store.accounts.record_attempt``), whatever account they name: the
+#: attempts of the current window and when it began. Rows of windows that have ended are deleted as others
+#: are counted, so the table holds only the addresses seen within one window.
+sign_in_address = Table(
+    "sign_in_address", metadata,
+    #: The client's address as the server sees it (behind a trusted proxy, the forwarded one).
+    Column("address", Str(64), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("since", Str(TIMESTAMP_LENGTH), nullable=False),
 )

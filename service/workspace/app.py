@@ -38,7 +38,9 @@ from ..store.accounts import Account
 from ..store.audit import Agent
 from ..variation.report import Classification
 from .guideline_pages import guideline_view
+from .history_pages import add_history_routes
 from .sessions import Session, Sessions, csrf_matches, new_session
+from .sign_in_limits import MAX_ATTEMPTS_PER_ADDRESS, client_address, refused_until
 from .uploads import PendingUploads
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
@@ -116,7 +118,7 @@ def create_workspace_app(store: Store, security: SecuritySettings,
         if account is None or account.session_epoch != session.epoch:
             raise SignInNeeded()
         principal = passwords.principal(account.name, account.trust, account.network_lead)
-        return Person(account, principal, request.client.host if request.client else None)
+        return Person(account, principal, client_address(request))
 
     async def posted(request: Request, session: Session) -> FormData:
         """The form, once its CSRF token is the session's (403 otherwise, before anything else)."""
@@ -180,6 +182,13 @@ def create_workspace_app(store: Store, security: SecuritySettings,
             errors.append(("password", "Enter your password"))
         if errors:
             return render(request, session, "sign_in.html", 400, errors=errors, name=name)
+        retry_at = await asyncio.to_thread(refused_until, store, request, now)
+        if retry_at is not None:
+            refused = render(request, session, "sign_in.html", 429, name=name, errors=[(
+                "password", f"There have been more than {MAX_ATTEMPTS_PER_ADDRESS} sign-in attempts from your network "
+                            f"address in a short time: try again after {retry_at.strftime('%H:%M UTC')}")])
+            refused.headers["Retry-After"] = str(max(1, int((retry_at - now).total_seconds())))
+            return refused
         account = await asyncio.to_thread(account_store.find, store, name)
         wrong = [("password", "The name or the password is not right")]
         if account is None:
@@ -447,6 +456,9 @@ def create_workspace_app(store: Store, security: SecuritySettings,
             return render(request, session, "pathways.html", person=person, topics=_topics(), errors=[],
                           result=None, discarded=True)
         return await _store_workbook(request, session, person, pending.rows)
+
+    # --- history (a module of its own: history_pages) ------------------------------------------
+    add_history_routes(app, store, sessions, person_of, render)
 
     return app
 
