@@ -3,7 +3,8 @@
 It reads the engine's report and never re-judges it: a cell's classification is the report's
 (``Cell.classification``); a missing step takes the classification of the report's presence
 difference for that trust and step. The variation table and the timing chart both draw from here,
-so they cannot disagree.
+so they cannot disagree. ``shown_rows`` is the matrix as a page draws it (the site's variation page and
+the workspace's topic page), a row per aligned step with each cell's colour.
 """
 
 from dataclasses import dataclass
@@ -80,3 +81,36 @@ def cell(report: TopicReport, step: AlignedStep, ods: str) -> MatrixCell:
 def row(report: TopicReport, step: AlignedStep) -> list[MatrixCell]:
     """The cells of one aligned step, in the report's trust order."""
     return [cell(report, step, t.ods) for t in report.trusts]
+
+
+@dataclass(frozen=True)
+class ShownCell:
+    cell: MatrixCell
+    css: str
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    #: The aligned step's key: the guideline action's id for a step of the reference.
+    key: str
+    title: str
+    in_reference: bool
+    window: str
+    needed: str
+    how: str
+    cells: list[ShownCell]
+
+
+def shown_row(report: TopicReport, step: AlignedStep) -> MatrixRow:
+    cells = [ShownCell(c, words.style(c.classification).css if c.judged else "hm-none") for c in row(report, step)]
+    return MatrixRow(
+        key=step.key, title=step.title, in_reference=step.in_reference,
+        window=words.days_range(*step.window) if step.window and step.in_reference else "",
+        needed=words.required(step.required) if step.in_reference else "Not in the reference",
+        how=words.mode_short(step.mode), cells=cells,
+    )
+
+
+def shown_rows(report: TopicReport) -> list[MatrixRow]:
+    """The matrix as a page shows it: a row per aligned step, in the report's order."""
+    return [shown_row(report, step) for step in report.steps]
