@@ -55,7 +55,8 @@ class MatrixCell:
         return text + " (register entry expired)" if self.expired else text
 
 
-def _differences(report: TopicReport, ods: str, step: AlignedStep) -> list[Difference]:
+def cell_differences(report: TopicReport, ods: str, step: AlignedStep) -> list[Difference]:
+    """The report's differences a cell shows (a step only the trust has: those of its elements)."""
     if step.in_reference:
         return [d for d in report.differences if d.trust == ods and d.step == step.key]
     sources = set(step.cells[ods].sources) if ods in step.cells else set()
@@ -64,7 +65,7 @@ def _differences(report: TopicReport, ods: str, step: AlignedStep) -> list[Diffe
 
 def cell(report: TopicReport, step: AlignedStep, ods: str) -> MatrixCell:
     found = step.cells.get(ods)
-    differences = _differences(report, ods, step)
+    differences = cell_differences(report, ods, step)
     expired = any(d.expired for d in differences)
     if found is not None:
         timing = next((d.classification for d in differences if d.dimension is Dimension.TIMING), None)
