@@ -35,17 +35,22 @@ def cli(*args: str, stdin: str | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def sample_network(url: str, *accounts: tuple[str, ...]) -> None:
+    """The sample network loaded into the store at ``url``, and these accounts (a name, then its role's options of
+    ``harmonise user add``), each with the password ``PASSWORD``."""
+    loading = Store.open(url)
+    store_files(loading, [PATHWAYS, GUIDELINES])
+    loading.close()
+    for name, *role in accounts:
+        code, output = cli("user", "add", name, *role, "--password-stdin", "--database", url, stdin=PASSWORD + "\n")
+        assert code == 0, output
+
+
 @pytest.fixture(params=BACKENDS)
 def network(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The sample network in a store, with a network lead ``lead`` and the pathway leads ``rhq`` and ``rp5``."""
     with database(request.param, tmp_path) as url:
-        loading = Store.open(url)
-        store_files(loading, [PATHWAYS, GUIDELINES])
-        loading.close()
-        for name, role in (("lead", ["--network-lead"]), ("rhq", ["--trust", "RHQ"]), ("rp5", ["--trust", "rp5"])):
-            code, output = cli("user", "add", name, *role, "--password-stdin", "--database", url,
-                               stdin=PASSWORD + "\n")
-            assert code == 0, output
+        sample_network(url, ("lead", "--network-lead"), ("rhq", "--trust", "RHQ"), ("rp5", "--trust", "rp5"))
         yield url
 
 

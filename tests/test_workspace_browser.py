@@ -13,13 +13,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from service.application.loading import store_files
-from service.store import Store
-
-from .conftest import GUIDELINES, PATHWAYS
 from .stores import ServerThread
 from .test_site_browser import ARTIFACTS, Visit, context, visit  # noqa: F401  (the browser fixtures)
-from .test_workspace import PASSWORD, TOPIC, cli
+from .test_workspace import PASSWORD, TOPIC, sample_network
 
 PAGES: Final = ("", f"topics/{TOPIC}", "register", "guidelines", "pathways")
 
@@ -28,13 +24,7 @@ PAGES: Final = ("", f"topics/{TOPIC}", "register", "guidelines", "pathways")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The service on a SQLite store of the sample network with a network lead; its workspace URL and the store's."""
     url = f"sqlite:///{Path(tmp_path_factory.mktemp('workspace')) / 'harmonise.db'}"
-    loading = Store.open(url)
-    store_files(loading, [PATHWAYS, GUIDELINES])
-    loading.close()
-    assert cli("user", "add", "lead", "--network-lead", "--password-stdin", "--database", url,
-               stdin=PASSWORD + "\n")[0] == 0
-    assert cli("user", "add", "rp5", "--trust", "RP5", "--password-stdin", "--database", url,
-               stdin=PASSWORD + "\n")[0] == 0
+    sample_network(url, ("lead", "--network-lead"), ("rp5", "--trust", "RP5"))
     with ServerThread(url) as server:
         yield f"http://127.0.0.1:{server.port}/workspace/", url
 

@@ -12,14 +12,11 @@ from typing import Final
 import httpx
 import pytest
 
-from service.application.loading import store_files
-from service.store import Store
-
 from .conftest import GUIDELINES, PATHWAYS
 from .stores import serve_process
 from .test_site_browser import ARTIFACTS, Visit, context, visit  # noqa: F401  (the browser fixtures)
 from .test_store_is_the_record import wait_for_site
-from .test_workspace import PASSWORD, TOPIC, cli
+from .test_workspace import TOPIC, cli, sample_network
 from .test_workspace_browser import serious_violations, sign_in
 
 RATIONALE: Final = "Illustrative: the sleep clinic sees these children by telephone, later (browser test)."
@@ -34,11 +31,7 @@ BUILD_SECONDS: Final = 120
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """``harmonise serve`` with the live site on a SQLite store of the sample network and a network lead."""
     url = f"sqlite:///{Path(tmp_path_factory.mktemp('review')) / 'harmonise.db'}"
-    loading = Store.open(url)
-    store_files(loading, [PATHWAYS, GUIDELINES])
-    loading.close()
-    assert cli("user", "add", "lead", "--network-lead", "--password-stdin", "--database", url,
-               stdin=PASSWORD + "\n")[0] == 0
+    sample_network(url, ("lead", "--network-lead"))
     with serve_process(url, PATHWAYS, GUIDELINES, live_site=True) as base:
         origin = base.removesuffix("/fhir")
         wait_for_site(origin, SITE_PAGE, "Review of sleep symptoms", BUILD_SECONDS)
