@@ -232,3 +232,21 @@ def test_a_trusts_lead_reads_the_register_but_cannot_renew_or_retire(on_the_day:
                                   data={"csrf": token, "review_by": "2027-01-01", "rationale": "x", "reason": "x"})
         assert refused.status_code == 403 and f"only a network lead may {action} a register entry" in refused.text
     assert entry(network, first).retired_on is None and entry(network, first).review_by == date(2025, 9, 10)
+
+
+def test_htmx_is_served_by_the_workspace_and_only_a_lead_s_topic_page_loads_it(https: TestClient) -> None:
+    script = https.get("/workspace/htmx.min.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert b"htmx" in script.content[:2000]
+    assert sign_in(https, "lead").status_code == 303
+    page = https.get(SLEEP_REVIEW)
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert '<script src="/workspace/htmx.min.js" defer></script>' in page.text
+    # The cell's form posts as a plain form too (no JavaScript), and with htmx swaps only its own cell.
+    form = re.search(r'<form method="post" action="/workspace/topics/[^"]+/warranted" novalidate([^>]*)>',
+                     cell(page.text, "RP5", "sleep-review"))
+    assert form and 'hx-target="#cell-RP5-sleep-review"' in form.group(1)
+    assert 'hx-select="#cell-RP5-sleep-review"' in form.group(1)
+    https.post("/workspace/sign-out", data={"csrf": csrf(https, SLEEP_REVIEW)})
+    assert sign_in(https, "rp5").status_code == 303
+    assert "htmx" not in https.get(SLEEP_REVIEW).text

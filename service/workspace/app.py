@@ -48,7 +48,8 @@ LOCK_FOR: Final = timedelta(minutes=15)
 #: The largest upload read (a workbook); larger is refused before it is parsed.
 MAX_UPLOAD_BYTES: Final = 5_000_000
 _HEADERS: Final = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-                   "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'"}
+                   "Content-Security-Policy": "default-src 'self'; script-src 'self'; form-action 'self'; "
+                                              "frame-ancestors 'none'"}
 
 
 @dataclass(frozen=True)

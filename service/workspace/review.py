@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from fastapi import APIRouter, Request
@@ -38,6 +39,10 @@ from .sessions import Session
 SOON_DAYS: Final = 30
 #: The review date a new decision is offered (a year on), which the lead may change.
 DEFAULT_REVIEW: Final = timedelta(days=365)
+#: htmx, an npm dependency (package.json, installed by ``make install`` into the checkout's node_modules), served
+#: by the workspace itself: with it a recorded cell replaces only that cell; without it (or without JavaScript)
+#: the forms post and the whole page comes back.
+HTMX: Final = Path(__file__).resolve().parents[2] / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
 
 
 class Actor(Protocol):
@@ -179,6 +184,14 @@ def _text(form: FormData, name: str) -> str:
 def router(door: Door[Any], store: Store, today: Callable[[], date]) -> APIRouter:
     """The topic pages (the matrix, record as warranted) and the register page (renew, retire)."""
     routes = APIRouter()
+    htmx = HTMX.read_bytes() if HTMX.is_file() else None
+
+    @routes.get("/htmx.min.js", include_in_schema=False)
+    def htmx_script() -> Response:
+        if htmx is None:
+            raise HTTPException(404)
+        return Response(htmx, media_type="text/javascript",
+                        headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"})
 
     def topic_context(topic: str) -> dict[str, Any]:
         if topic not in terminology.topics():
@@ -188,7 +201,7 @@ def router(door: Door[Any], store: Store, today: Callable[[], date]) -> APIRoute
                 "matrix": matrix.shown_rows(report) if report else [],
                 "recordable": recordable(report) if report else {},
                 "styles": words.CLASSIFICATION_STYLES, "dimension_words": words.DIMENSION_WORDS,
-                "reference": words.reference(report) if report else "",
+                "reference": words.reference(report) if report else "", "htmx": htmx is not None,
                 "default_review": (today() + DEFAULT_REVIEW).isoformat()}
 
     @routes.get("/topics/{topic}", response_class=HTMLResponse)
