@@ -216,7 +216,7 @@ def test_a_network_lead_renews_and_retires_entries(on_the_day: TestClient, netwo
     assert entry(network, expired).retired_on == DAY
     assert states(retired.text)[-1] == (expired, "retired", "2027-09-10")
     again = on_the_day.post(f"/workspace/register/{expired}/retire", data={"csrf": token, "reason": "Twice."})
-    assert again.status_code == 400 and "was retired already" in again.text
+    assert again.status_code == 400 and "was retired already" in again.text and f'href="#{expired}"' in again.text
     assert on_the_day.post("/workspace/register/wv-nothing/retire",
                            data={"csrf": token, "reason": "x"}).status_code == 404
 

@@ -296,7 +296,7 @@ def router(door: Door[Any], store: Store, today: Callable[[], date]) -> APIRoute
             try:
                 done = await asyncio.to_thread(write)
             except decisions.DecisionError as exc:
-                errors.append((f"{entry_id}-{'review_by' if action == 'renew' else 'reason'}", str(exc)))
+                errors.append((entry_id, str(exc)))  # linked to the entry's row: its forms may be gone
             except policy.Denied as denied:
                 raise door.refused(denied.message, 403) from None
         context = await asyncio.to_thread(register_context)
