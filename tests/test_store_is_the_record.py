@@ -76,15 +76,15 @@ def new_rfs_version(base: str) -> dict:
     return changed
 
 
-def wait_for_site(origin: str, path: str, words: str) -> float:
-    """Seconds until the site at ``origin`` shows ``words`` on ``path`` (fails after ``SITE_SECONDS``)."""
+def wait_for_site(origin: str, path: str, words: str, seconds: float = SITE_SECONDS) -> float:
+    """Seconds until the site at ``origin`` shows ``words`` on ``path`` (fails after ``seconds``)."""
     started = time.perf_counter()
-    while time.perf_counter() - started < SITE_SECONDS:
+    while time.perf_counter() - started < seconds:
         page = httpx.get(f"{origin}{path}", timeout=30)
         if page.status_code == 200 and words in page.text:
             return time.perf_counter() - started
         time.sleep(0.25)
-    raise AssertionError(f"{path} did not show {words!r} within {SITE_SECONDS} s")
+    raise AssertionError(f"{path} did not show {words!r} within {seconds} s")
 
 
 def test_a_trust_write_through_the_api_is_what_every_reader_sees_and_no_load_undoes_it(

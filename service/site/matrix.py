@@ -3,7 +3,8 @@
 It reads the engine's report and never re-judges it: a cell's classification is the report's
 (``Cell.classification``); a missing step takes the classification of the report's presence
 difference for that trust and step. The variation table and the timing chart both draw from here,
-so they cannot disagree.
+so they cannot disagree. ``shown_rows`` is the matrix as a page draws it (the site's variation page and
+the workspace's topic page), a row per aligned step with each cell's colour.
 """
 
 from dataclasses import dataclass
@@ -54,7 +55,8 @@ class MatrixCell:
         return text + " (register entry expired)" if self.expired else text
 
 
-def _differences(report: TopicReport, ods: str, step: AlignedStep) -> list[Difference]:
+def cell_differences(report: TopicReport, ods: str, step: AlignedStep) -> list[Difference]:
+    """The report's differences a cell shows (a step only the trust has: those of its elements)."""
     if step.in_reference:
         return [d for d in report.differences if d.trust == ods and d.step == step.key]
     sources = set(step.cells[ods].sources) if ods in step.cells else set()
@@ -63,7 +65,7 @@ def _differences(report: TopicReport, ods: str, step: AlignedStep) -> list[Diffe
 
 def cell(report: TopicReport, step: AlignedStep, ods: str) -> MatrixCell:
     found = step.cells.get(ods)
-    differences = _differences(report, ods, step)
+    differences = cell_differences(report, ods, step)
     expired = any(d.expired for d in differences)
     if found is not None:
         timing = next((d.classification for d in differences if d.dimension is Dimension.TIMING), None)
@@ -80,3 +82,36 @@ def cell(report: TopicReport, step: AlignedStep, ods: str) -> MatrixCell:
 def row(report: TopicReport, step: AlignedStep) -> list[MatrixCell]:
     """The cells of one aligned step, in the report's trust order."""
     return [cell(report, step, t.ods) for t in report.trusts]
+
+
+@dataclass(frozen=True)
+class ShownCell:
+    cell: MatrixCell
+    css: str
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    #: The aligned step's key: the guideline action's id for a step of the reference.
+    key: str
+    title: str
+    in_reference: bool
+    window: str
+    needed: str
+    how: str
+    cells: list[ShownCell]
+
+
+def shown_row(report: TopicReport, step: AlignedStep) -> MatrixRow:
+    cells = [ShownCell(c, words.style(c.classification).css if c.judged else "hm-none") for c in row(report, step)]
+    return MatrixRow(
+        key=step.key, title=step.title, in_reference=step.in_reference,
+        window=words.days_range(*step.window) if step.window and step.in_reference else "",
+        needed=words.required(step.required) if step.in_reference else "Not in the reference",
+        how=words.mode_short(step.mode), cells=cells,
+    )
+
+
+def shown_rows(report: TopicReport) -> list[MatrixRow]:
+    """The matrix as a page shows it: a row per aligned step, in the report's order."""
+    return [shown_row(report, step) for step in report.steps]

@@ -23,11 +23,10 @@ from starlette.exceptions import HTTPException
 
 from .. import conventions as c
 from .. import terminology
-from ..application import StoreSource, decisions, guidelines
+from ..application import StoreSource, guidelines
 from ..application.comparing import compare
 from ..application.spreadsheets import import_pathway, preview, template
 from ..fhirformat import JsonDict
-from ..register import Dimension, RegisterEntry
 from ..security import passwords, policy
 from ..security.settings import SecuritySettings
 from ..security.tokens import Principal
@@ -37,6 +36,7 @@ from ..store import accounts as account_store
 from ..store.accounts import Account
 from ..store.audit import Agent
 from ..variation.report import Classification
+from . import review
 from .guideline_pages import guideline_view
 from .history_pages import add_history_routes
 from .sessions import Session, Sessions, csrf_matches, new_session
@@ -50,7 +50,8 @@ LOCK_FOR: Final = timedelta(minutes=15)
 #: The largest upload read (a workbook); larger is refused before it is parsed.
 MAX_UPLOAD_BYTES: Final = 5_000_000
 _HEADERS: Final = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-                   "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'"}
+                   "Content-Security-Policy": "default-src 'self'; script-src 'self'; form-action 'self'; "
+                                              "frame-ancestors 'none'"}
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,11 @@ def create_workspace_app(store: Store, security: SecuritySettings,
         sessions.save(request, response, new_session())
         return response
 
+    # --- reviewing variation: topics' matrices and the register (workspace.review) ---------------
+
+    app.include_router(review.router(review.Door(sessions.read, person_of, posted, render, network_lead_only,
+                                                 Refused), store, today))
+
     # --- pages ---------------------------------------------------------------------------------
 
     @app.get("/", response_class=HTMLResponse)
@@ -232,63 +238,6 @@ def create_workspace_app(store: Store, security: SecuritySettings,
         topics = [(t.topic, t.title, sum(d.classification is Classification.UNWARRANTED for d in t.differences),
                    len(t.trusts)) for t in report.topics]
         return render(request, session, "home.html", person=person, topics=topics)
-
-    def _topic_context(topic: str) -> dict[str, Any]:
-        if topic not in terminology.topics():
-            raise HTTPException(404)
-        report = next(iter(compare(StoreSource(store), [topic], today()).report.topics), None)
-        return {"topic": topic, "title": terminology.topics().display(topic), "report": report,
-                "unwarranted": Classification.UNWARRANTED,
-                "default_review": (today() + timedelta(days=365)).isoformat()}
-
-    @app.get("/topics/{topic}", response_class=HTMLResponse)
-    async def topic_page(request: Request, topic: str) -> Response:
-        session = sessions.read(request)
-        person = person_of(request, session)
-        context = await asyncio.to_thread(_topic_context, topic)
-        return render(request, session, "topic.html", person=person, errors=[], index=None, values={}, **context)
-
-    @app.post("/topics/{topic}/warranted", response_class=HTMLResponse)
-    async def record_warranted(request: Request, topic: str) -> Response:
-        session = sessions.read(request)
-        person = person_of(request, session)
-        form = await posted(request, session)
-        network_lead_only(person, "record a variation as warranted")
-        index = str(form.get("index") or "")
-        prefix = f"d{index}-" if index.isdigit() else ""
-        values = {key: str(form.get(key) or "").strip() for key in
-                  ("trust", "step", "dimension", "rationale", "agreed_by", "review_by")}
-        errors = []
-        if not values["rationale"]:
-            errors.append((f"{prefix}rationale", "Enter why the network agreed this variation"))
-        if not values["agreed_by"]:
-            errors.append((f"{prefix}agreed_by", "Enter who agreed it (e.g. the network board, and when)"))
-        review_by = _date(values["review_by"])
-        if review_by is None or review_by <= today():
-            errors.append((f"{prefix}review_by", "Enter a review date after today, like 2027-11-30"))
-        if values["dimension"] not in {d.value for d in Dimension}:
-            raise Refused("the form does not name a kind of difference this network compares", 400)
-        recorded = None
-        if not errors:
-            entry = RegisterEntry.model_validate({
-                "trust": values["trust"], "topic": topic, "step": values["step"], "dimension": values["dimension"],
-                "rationale": values["rationale"], "agreed_by": values["agreed_by"], "agreed_on": today(),
-                "review_by": review_by})
-
-            def write() -> str:
-                decisions.check_coverage(StoreSource(store), entry, today())
-                with store.write(person.agent, person.permit) as writer:
-                    return decisions.add(writer, entry).reference
-
-            try:
-                recorded = await asyncio.to_thread(write)
-            except decisions.DecisionError as exc:
-                errors.append((f"{prefix}rationale", str(exc)))
-            except policy.Denied as denied:
-                raise Refused(denied.message) from None
-        context = await asyncio.to_thread(_topic_context, topic)
-        return render(request, session, "topic.html", 400 if errors else 200, person=person, errors=errors,
-                      index=index if errors else None, values=values if errors else {}, recorded=recorded, **context)
 
     def _guideline_rows() -> list[guidelines.GuidelineRow]:
         return guidelines.rows((v.reference, v.resource) for v in store.current("PlanDefinition") if v.resource)
@@ -461,10 +410,3 @@ def create_workspace_app(store: Store, security: SecuritySettings,
     add_history_routes(app, store, sessions, person_of, render)
 
     return app
-
-
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None

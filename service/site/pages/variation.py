@@ -11,10 +11,10 @@ from datetime import date
 
 from ...conventions import CARE_ROLE_SYSTEM, CONTACT_MODE_SYSTEM, SCHEDULED_CONTACT_MODES
 from ...fhirformat import JsonDict
-from ...variation.report import AlignedStep, Classification, Difference, TopicReport
+from ...variation.report import Classification, Difference, TopicReport
 from .. import charts, paths, words
 from ..content import TopicSite
-from ..matrix import MatrixCell, row
+from ..matrix import shown_rows
 from . import render
 
 
@@ -31,22 +31,6 @@ class TrustRow:
     within: int
     distance_guideline: str
     distance_network: str
-
-
-@dataclass(frozen=True)
-class ShownCell:
-    cell: MatrixCell
-    css: str
-
-
-@dataclass(frozen=True)
-class MatrixRow:
-    title: str
-    in_reference: bool
-    window: str
-    needed: str
-    how: str
-    cells: list[ShownCell]
 
 
 @dataclass(frozen=True)
@@ -96,16 +80,6 @@ def _trust_rows(report: TopicReport) -> list[TrustRow]:
     ]
 
 
-def _matrix_row(report: TopicReport, step: AlignedStep) -> MatrixRow:
-    cells = [ShownCell(c, words.style(c.classification).css if c.judged else "hm-none") for c in row(report, step)]
-    return MatrixRow(
-        title=step.title, in_reference=step.in_reference,
-        window=words.days_range(*step.window) if step.window and step.in_reference else "",
-        needed=words.required(step.required) if step.in_reference else "Not in the reference",
-        how=words.mode_short(step.mode), cells=cells,
-    )
-
-
 def _groups(report: TopicReport) -> list[DifferenceGroup]:
     order = (Classification.UNWARRANTED, Classification.WARRANTED, Classification.WITHIN_TOLERANCE)
     return [
@@ -150,7 +124,7 @@ def variation_page(topic: TopicSite, as_of: date) -> str:
     steps = {s.key: s.title for s in report.steps}
     return render(
         "variation.md", topic=topic, report=report, trusts=_trust_rows(report),
-        matrix=[_matrix_row(report, s) for s in report.steps], groups=_groups(report), step_titles=steps,
+        matrix=shown_rows(report), groups=_groups(report), step_titles=steps,
         chart=charts.timing_chart(report, "timing"),
         dimension_words=words.DIMENSION_WORDS, styles=words.CLASSIFICATION_STYLES,
         reference=words.reference(report),
