@@ -109,7 +109,7 @@ def cell(occs: Sequence[TrustOccurrence], classification: Classification | None,
     if len(dated) > 1:
         dated.sort(key=_BY_DAYS)
     not_comparable = _not_comparable(occs, step) if len(dated) < len(occs) or step.not_comparable else None
-    days = tuple([o.day for o in dated])
+    days = tuple([o.day for o in dated if o.day is not None])
     windows = tuple([(int(o.earliest), int(o.latest)) for o in dated]) \
         if any(o.earliest != o.latest for o in dated) else None
     steps = {o.step.path: o.step for o in occs}  # the trust's steps, each once (their occurrences share them)
