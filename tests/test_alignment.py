@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
 from service.conventions import SCHEDULED_CONTACT_MODES
+from service.pathway import Step, StepTiming
+from service.variation.align import ReferenceColumns, align_trust, members_of
 from service.variation.alignment import (
     FORBIDDEN,
     MAX_TIMING_COST,
@@ -26,9 +28,11 @@ from service.variation.alignment import (
     Aligner,
     Occasion,
     align,
+    aligner_for,
     reach_outside,
     single_match,
 )
+from service.variation.reference import ReferenceStep, TrustOccurrence
 
 pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
 
@@ -141,6 +145,30 @@ def test_single_match_worked_by_hand() -> None:
     assert single_match([0.3, 1.2]) == 0
     assert single_match([2.5, 3.0]) == -1
     assert single_match([0.4, 0.4]) is None
+
+
+_EXTRA_PATHS = ["PlanDefinition.action[3]", "PlanDefinition.action[4]", "PlanDefinition.action[5]"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(extra=st.lists(st.tuples(st.sampled_from(_EXTRA_PATHS), occasions().map(lambda o: o._replace(kind="review"))),
+                      min_size=1, max_size=8),
+       reference=occasions().map(lambda o: o._replace(kind="review")))
+def test_an_extra_steps_members_are_what_the_solver_matches(
+    extra: list[tuple[str, Occasion]], reference: Occasion
+) -> None:
+    # Windows overlapping the reference all cost the same, so ties within one trust step are common.
+    steps = {path: Step(path=path, action_id=None, title=None, kind="review", mode=None, timing=StepTiming())
+             for path in _EXTRA_PATHS}
+    made = [TrustOccurrence(steps[path], n, occasion) for n, (path, occasion) in enumerate(extra)]
+    occs = sorted(made, key=lambda o: o.occasion.sort_key())  # as occurrences() gives them
+    aligner, (rows,) = aligner_for([[o.occasion for o in occs]])
+    step = ReferenceStep(key="extra-review", title="Review", kind="review", mode=reference.mode, roles=reference.roles,
+                         required=None, conditions=(), occasions=(reference,), source=None)
+    on_step = ReferenceColumns.of(aligner, [step])
+    solved = align_trust(occs, aligner, rows, on_step).matched.get(step.key, [])
+    members = members_of(step, occs, on_step.columns.matrix[:, 0].tolist(), aligner, rows, on_step)
+    assert sorted(o.nth for o in members) == sorted(o.nth for o, _ in solved)
 
 
 def _on(day: int, low: float | None = None, high: float | None = None) -> Occasion:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .alignment import Aligner, Columns, Rows, aligner_for, could_pair, single_match
+from .alignment import BOTH_UNMATCHED, CLEAR, Aligner, Columns, Rows, aligner_for, could_pair, single_match
 from .reference import ReferenceStep, TrustOccurrence, consensus_steps
 
 
@@ -81,26 +81,27 @@ def align_trust(
     by_step: dict[str, list[str]] = defaultdict(list)
     for i, key in matched.items():
         by_step[occs[i].step.path].append(key)
-    days: dict[str, list[int]] = {}  # each reference step's matched days, sorted, as they grow
+    days: dict[str, list[int]] = {}  # reference steps' matched days, sorted, from the first choice between them
     for i, occ in enumerate(occs):
         if i in matched:
             continue
         keys = by_step.get(occ.step.path)
-        if keys:
-            day = occ.occasion.day or 0
-            nearest, distance = keys[0], None
-            for key in keys:
-                held = days.get(key)
-                if held is None:
-                    held = days[key] = sorted(o.occasion.day or 0 for o, _ in result.matched[key])
-                here = _distance(held, day)
-                if distance is None or here < distance:
-                    nearest, distance = key, here
-            result.matched[nearest].append((occ, -1))
-            bisect.insort(days[nearest], day)
-        else:
+        if not keys:
             result.extra.append(occ)
             result.extra_positions.append(i)
+            continue
+        day = occ.occasion.day or 0
+        nearest, distance = keys[0], None
+        for key in keys if len(keys) > 1 else ():  # one step: no choice to make
+            held = days.get(key)
+            if held is None:
+                held = days[key] = sorted(o.occasion.day or 0 for o, _ in result.matched[key])
+            here = _distance(held, day)
+            if distance is None or here < distance:
+                nearest, distance = key, here
+        result.matched[nearest].append((occ, -1))
+        if nearest in days:
+            bisect.insort(days[nearest], day)
     return result
 
 
@@ -144,17 +145,42 @@ def group_extras(topic: TopicOccasions, alignments: Mapping[str, Alignment]) -> 
         costs = on_step.columns.matrix[extra_index, 0]
         # Only a trust with an occurrence that could pair takes part; for the others nothing pairs.
         for t in np.unique(owner[could_pair(costs)]).tolist():
-            ods, extra = names[t], with_extras[names[t]]
-            single = single_match(costs[bounds[t]:bounds[t + 1]].tolist())
-            if single is None:  # a tie: the solver's own order decides
-                aligned = align_trust(extra, topic.aligner, rows[ods], on_step)
-                matched = [o for o, _ in aligned.matched.get(step.key, [])]
-            elif single < 0:
-                matched = []
-            else:
-                path = extra[single].step.path
-                matched = [extra[single]] + [o for i, o in enumerate(extra) if i != single and o.step.path == path]
+            ods = names[t]
+            matched = members_of(step, with_extras[ods], costs[bounds[t]:bounds[t + 1]].tolist(),
+                                 topic.aligner, rows[ods], on_step)
             if matched:
                 members[ods] = matched
         grouped.append((step, members))
     return grouped
+
+
+def members_of(
+    step: ReferenceStep, extra: Sequence[TrustOccurrence], costs: list[float], aligner: Aligner, rows: Rows,
+    on_step: ReferenceColumns,
+) -> list[TrustOccurrence]:
+    """A trust's part in the group of one extra step: what ``align_trust(extra, [step])`` matches.
+
+    ``costs`` are the pair costs of ``extra`` (its rows of ``aligner``) with the step's one occasion.
+    The solver pairs the cheapest occurrence when it is cheap enough (``single_match``), and the other
+    occurrences of its trust step stay with it. On a tie between occurrences of one trust step, any
+    of them gives the same part (that step's occurrences, in another order), so only a tie between
+    different steps, or between pairing and not, is left to the solver's own order.
+    """
+    single = single_match(costs)
+    if single is None:
+        single = _tied_within_one_step(extra, costs)
+    if single is None:
+        return [o for o, _ in align_trust(extra, aligner, rows, on_step).matched.get(step.key, [])]
+    if single < 0:
+        return []
+    path = extra[single].step.path
+    return [extra[single]] + [o for i, o in enumerate(extra) if i != single and o.step.path == path]
+
+
+def _tied_within_one_step(extra: Sequence[TrustOccurrence], costs: list[float]) -> int | None:
+    """The first of the cheapest occurrences, when they are all of one trust step and pairing is clear."""
+    lowest = min(costs)
+    if lowest > BOTH_UNMATCHED - CLEAR:  # pairing or not is itself the tie
+        return None
+    tied = [i for i, value in enumerate(costs) if value - lowest < CLEAR]
+    return tied[0] if len({extra[i].step.path for i in tied}) == 1 else None

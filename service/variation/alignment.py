@@ -285,14 +285,15 @@ def aligner_for(lists: Sequence[Sequence[Occasion]], presorted: bool = False) ->
 
 
 #: Cost of leaving one occasion and the single reference occasion both unmatched.
-_BOTH_UNMATCHED = 2 * UNMATCHED_COST
-_CLEAR = 1e-9
+BOTH_UNMATCHED = 2 * UNMATCHED_COST
+#: Costs closer than this are a tie, which the solver's own order decides.
+CLEAR = 1e-9
 
 
 def could_pair(costs: np.ndarray) -> np.ndarray:
     """Where an occasion could be paired with a single reference occasion: where ``single_match`` of a
     list holding it could return anything but -1 (its cost is not above twice the unmatched cost)."""
-    return costs < _BOTH_UNMATCHED + _CLEAR
+    return costs < BOTH_UNMATCHED + CLEAR
 
 
 def single_match(costs: list[float]) -> int | None:
@@ -304,12 +305,12 @@ def single_match(costs: list[float]) -> int | None:
     no pair, or None when a tie (or a near one) leaves the choice to the solver's order.
     """
     lowest = min(costs)
-    if abs(lowest - _BOTH_UNMATCHED) < _CLEAR:
+    if abs(lowest - BOTH_UNMATCHED) < CLEAR:
         return None
-    if lowest > _BOTH_UNMATCHED:
+    if lowest > BOTH_UNMATCHED:
         return -1
     best = costs.index(lowest)
-    if any(value - lowest < _CLEAR for k, value in enumerate(costs) if k != best):
+    if any(value - lowest < CLEAR for k, value in enumerate(costs) if k != best):
         return None
     return best
 

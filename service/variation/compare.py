@@ -23,6 +23,7 @@ from ..pathway import Pathway
 from ..register import RegisterEntry
 from .align import ReferenceColumns, TopicOccasions, align_trust, group_extras
 from .classify import classify, entries_by_trust
+from .collector import own_objects_only
 from .find import find_differences
 from .reference import consensus_steps, guideline_steps, occurrences
 from .report import ComparedAgainst, TopicReport
@@ -45,6 +46,7 @@ class TrustPathway:
         return self.pathway.trust
 
 
+@own_objects_only
 def compare_topic(
     topic: str,
     trusts: Sequence[TrustPathway],
@@ -58,6 +60,7 @@ def compare_topic(
     ``guideline`` is the agreed (active) guideline, or None: then each trust is compared with the
     network consensus, and the report says so. A draft guideline is named but not used to
     classify: it has not been agreed, and calling a difference from it unwarranted would mislead.
+    The caller's objects are left out of garbage collection meanwhile (``collector``).
     """
     trusts = sorted(trusts, key=lambda t: t.trust)
     topic_occasions = TopicOccasions.of({t.trust: occurrences(t.pathway) for t in trusts})

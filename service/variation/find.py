@@ -70,9 +70,10 @@ def _add_step_differences(
                                 within_tolerance=optional))
         return
     occs = tuple([o for o, _ in matched])
+    steps = {o.step.path: o.step for o in occs}  # the trust's steps, each once (their occurrences share them)
     first = occs[0].step
     title = first.title or step.title
-    source = first.path if len(occs) == 1 else min(o.step.path for o in occs)
+    source = min(steps) if len(steps) > 1 else first.path
     if len(occs) != len(step.occasions):
         size = abs(len(occs) - len(step.occasions)) / len(step.occasions)
         findings.append(Finding(step, Dimension.COUNT, title, source, occs, size=size))
@@ -80,13 +81,13 @@ def _add_step_differences(
     if timing is not None:
         findings.append(timing)
     mode = step.mode or "none"
-    if any((o.step.mode or "none") != mode for o in occs):  # the trust's modes are not just the reference's
+    if any((s.mode or "none") != mode for s in steps.values()):  # the trust's modes are not just the reference's
         findings.append(Finding(step, Dimension.MODE, title, f"{source}.code", occs))
     if step.roles:
-        roles = {r for o in occs for r in o.step.roles}
+        roles = {r for s in steps.values() for r in s.roles}
         if roles and not roles & step.roles:
             findings.append(Finding(step, Dimension.PARTICIPANT, title, f"{source}.participant", occs))
-    conditional = any(o.step.conditions for o in occs)
+    conditional = any(s.conditions for s in steps.values())
     if step.conditions and not conditional:
         findings.append(Finding(step, Dimension.CONDITION, title, source, occs))
     elif conditional and not step.conditions:

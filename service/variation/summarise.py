@@ -9,6 +9,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
+from operator import attrgetter
 
 from ..conventions import SCHEDULED_CONTACT_MODES, TRUSTS
 from ..pathway import Pathway
@@ -89,12 +90,11 @@ def _not_comparable(occs: Sequence[TrustOccurrence], step: ReferenceStep) -> str
     return None
 
 
-def _in_days(occurrence: TrustOccurrence) -> tuple[int | None, float, float]:
-    return occurrence.occasion.day, occurrence.occasion.earliest, occurrence.occasion.latest
-
-
 #: A topic's matrix cells by their content, so that each distinct cell is made once (``cell``).
 Cells = dict[tuple, Cell]
+
+#: Occasions in the order of their days (a window by its middle, then its edges).
+_BY_DAYS = attrgetter("day", "earliest", "latest")
 
 
 def cell(occs: Sequence[TrustOccurrence], classification: Classification | None, step: ReferenceStep,
@@ -105,16 +105,17 @@ def cell(occs: Sequence[TrustOccurrence], classification: Classification | None,
     the topic's cells so far, an alike cell is the one already made (a frozen model, so it can be
     shared), which keeps the report small.
     """
-    ordered = [o for o in occs if o.occasion.day is not None]
-    if len(ordered) > 1:
-        ordered.sort(key=_in_days)
-    not_comparable = _not_comparable(occs, step) if len(ordered) < len(occs) or step.not_comparable else None
-    days = tuple([o.occasion.day for o in ordered if o.occasion.day is not None])
-    windows = tuple([(int(o.occasion.earliest), int(o.occasion.latest)) for o in ordered]) \
-        if any(o.occasion.is_window for o in ordered) else None
-    modes = tuple(sorted({o.step.mode or "none" for o in occs}))
-    roles = tuple(sorted({r for o in occs for r in o.step.roles}))
-    sources = tuple(sorted({o.step.path for o in occs}))
+    dated = [o.occasion for o in occs if o.occasion.day is not None]
+    if len(dated) > 1:
+        dated.sort(key=_BY_DAYS)
+    not_comparable = _not_comparable(occs, step) if len(dated) < len(occs) or step.not_comparable else None
+    days = tuple([o.day for o in dated if o.day is not None])
+    windows = tuple([(int(o.earliest), int(o.latest)) for o in dated]) \
+        if any(o.earliest != o.latest for o in dated) else None
+    steps = {o.step.path: o.step for o in occs}  # the trust's steps, each once (their occurrences share them)
+    modes = tuple(sorted({s.mode or "none" for s in steps.values()}))
+    roles = tuple(sorted({r for s in steps.values() for r in s.roles}))
+    sources = tuple(sorted(steps))
     key = (days, windows, modes, roles, sources, classification, not_comparable)
     found = made.get(key) if made is not None else None
     if found is None:
@@ -125,7 +126,7 @@ def cell(occs: Sequence[TrustOccurrence], classification: Classification | None,
             sources=list(sources),
             classification=classification,
             windows=list(windows) if windows is not None else None,
-            when=word.cell_when(ordered, not_comparable),
+            when=word.cell_when(dated, not_comparable),
             not_comparable=not_comparable,
         )
         if made is not None:
@@ -210,13 +211,9 @@ def matrix(
 
 
 def difference(judged: Judged, pathway: Pathway, against: str, today: date) -> Difference:
-    """A classified finding as the report lists it, in words, with the register entry applied.
-
-    Made without validation (``model_construct``): there are tens of thousands at national scale,
-    and every value is already of its field's type (the findings are this package's own data).
-    """
+    """A classified finding as the report lists it, in words, with the register entry applied."""
     finding, entry = judged.finding, judged.entry
-    return Difference.model_construct(
+    return Difference(
         trust=pathway.trust or "",
         step=finding.key,
         dimension=finding.dimension,

@@ -115,6 +115,6 @@ def detail(finding: Finding, against: str) -> str:
             f"the {against} has it for every patient")
 
 
-def cell_when(occs: Sequence[TrustOccurrence], not_comparable: str | None) -> str:
+def cell_when(occasions: Sequence[Occasion], not_comparable: str | None) -> str:
     """A matrix cell's timing in words: the days as written, or why they cannot be compared."""
-    return f"not comparable: {not_comparable}" if not_comparable else when([o.occasion for o in occs])
+    return f"not comparable: {not_comparable}" if not_comparable else when(occasions)
