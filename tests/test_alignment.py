@@ -2,8 +2,9 @@
 
 ``Aligner`` computes every pair cost for many trusts at once with numpy, and ``single_match``
 skips the solver against a single reference occasion. Both are only speed: these tests hold them
-to ``pair_cost`` below (the rule of docs/comparison.md written pair by pair) and to
-``linear_sum_assignment`` on the matrix written out cell by cell.
+to ``pair_cost`` below (the rule of docs/comparison.md written pair by pair) and to SciPy's
+``linear_sum_assignment`` on the matrix written out cell by cell. The service solves with minilsap
+(SciPy's solver extracted, to spare ``scipy.optimize``'s import): it is held here to the same answers.
 """
 
 import math
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from minilsap import linear_sum_assignment as minilsap_assignment
 from scipy.optimize import linear_sum_assignment
 
 from service.conventions import SCHEDULED_CONTACT_MODES
@@ -87,6 +89,20 @@ def occasions(draw: st.DrawFn, windows: bool = True) -> Occasion:
     return made
 
 
+def padded(pairs: list[list[float]]) -> np.ndarray:
+    """The matrix solved, cell by cell: the n x m pair costs; each occasion's own "unmatched" column and
+    each reference occasion's own "unmatched" row at ``UNMATCHED_COST``; the dummies pairing freely."""
+    n, m = len(pairs), len(pairs[0])
+    cost = np.full((n + m, n + m), FORBIDDEN)
+    cost[:n, :m] = pairs
+    for a in range(n):
+        cost[a, m + a] = UNMATCHED_COST
+    for b in range(m):
+        cost[n + b, b] = UNMATCHED_COST
+    cost[n:, m:] = 0.0
+    return cost
+
+
 def plain_align(ps: list[Occasion], rs: list[Occasion]) -> list[tuple[int, int]]:
     """The definition: the padded cost matrix cell by cell, in content order, solved."""
     if not ps or not rs:
@@ -94,14 +110,7 @@ def plain_align(ps: list[Occasion], rs: list[Occasion]) -> list[tuple[int, int]]
     order_p = sorted(range(len(ps)), key=lambda i: ps[i].sort_key())
     order_r = sorted(range(len(rs)), key=lambda j: rs[j].sort_key())
     n, m = len(ps), len(rs)
-    cost = np.full((n + m, n + m), FORBIDDEN)
-    for a, i in enumerate(order_p):
-        for b, j in enumerate(order_r):
-            cost[a, b] = pair_cost(ps[i], rs[j])
-        cost[a, m + a] = UNMATCHED_COST
-    for b in range(m):
-        cost[n + b, b] = UNMATCHED_COST
-    cost[n:, m:] = 0.0
+    cost = padded([[pair_cost(ps[i], rs[j]) for j in order_r] for i in order_p])
     rows, cols = linear_sum_assignment(cost)
     return sorted((order_p[a], order_r[b]) for a, b in zip(rows, cols)
                   if a < n and b < m and cost[a, b] < FORBIDDEN)
@@ -124,12 +133,7 @@ def test_align_is_the_optimal_matching_of_the_plain_cost_matrix(ps: list[Occasio
 @given(costs=st.lists(st.sampled_from([0.0, 0.1, 0.5, 1.0, 1.5, 2.0, 2.5, FORBIDDEN]), min_size=1, max_size=6))
 def test_single_match_agrees_with_the_solver_whenever_it_decides(costs: list[float]) -> None:
     n = len(costs)
-    cost = np.full((n + 1, n + 1), FORBIDDEN)
-    cost[:n, 0] = costs
-    for a in range(n):
-        cost[a, 1 + a] = UNMATCHED_COST
-    cost[n, 0] = UNMATCHED_COST
-    cost[n:, 1:] = 0.0
+    cost = padded([[value] for value in costs])
     rows, cols = linear_sum_assignment(cost)
     solved = next((a for a, b in zip(rows, cols) if a < n and b == 0 and cost[a, 0] < FORBIDDEN), -1)
     decided = single_match(costs)
@@ -138,6 +142,23 @@ def test_single_match_agrees_with_the_solver_whenever_it_decides(costs: list[flo
         assert abs(lowest - 2 * UNMATCHED_COST) < 1e-9 or sorted(costs)[1] - lowest < 1e-9
     else:
         assert decided == solved
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.data(), n=st.integers(1, 12), m=st.integers(1, 12))
+def test_minilsap_gives_scipys_assignment_of_the_matrices_align_solves(data: st.DataObject, n: int, m: int) -> None:
+    # Costs from a few values, so that ties (several optimal matchings) are common: the same one must be chosen.
+    values = st.sampled_from([0.0, 0.2, 0.4, 0.5, 0.9, 1.1, 1.3, FORBIDDEN])
+    cost = padded(data.draw(st.lists(st.lists(values, min_size=m, max_size=m), min_size=n, max_size=n)))
+    ours, scipys = minilsap_assignment(cost), linear_sum_assignment(cost)
+    assert ours[0].tolist() == scipys[0].tolist() and ours[1].tolist() == scipys[1].tolist()
+
+
+def test_minilsap_breaks_a_tie_as_scipy_does_worked_by_hand() -> None:
+    # Two occasions, each as good a pair for either reference occasion (0.3 each way): both matchings
+    # cost 0.6. SciPy's solver pairs them in order (0 with 0, 1 with 1), and so does minilsap.
+    cost = padded([[0.3, 0.3], [0.3, 0.3]])
+    assert minilsap_assignment(cost)[1].tolist()[:2] == linear_sum_assignment(cost)[1].tolist()[:2] == [0, 1]
 
 
 def test_single_match_worked_by_hand() -> None:

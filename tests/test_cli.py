@@ -1,11 +1,13 @@
 """The harmonise command as a network lead or a script meets it: output, exit codes, --help."""
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from service.application import FolderSource, compare
 from service.cli import app
 
 from .conftest import EXTERNAL, GUIDELINES, PATHWAYS, minimal_pathway, write_json
@@ -98,6 +100,13 @@ def test_compare_json_follows_the_report_contract() -> None:
     # The register's RXF sleep-review entry lapsed on 2026-06-30: flagged, not silently applied.
     expired = [d for d in topic["differences"] if d["expired"]]
     assert [(d["trust"], d["step"], d["dimension"]) for d in expired] == [("RXF", "sleep-review", "presence")]
+
+
+def test_compare_json_is_the_report_and_what_it_was_read_from() -> None:
+    result = run("compare", "tonsillectomy-follow-up", "--format", "json", "--as-of", "2026-11-22", *FOLDERS)
+    report = compare(FolderSource(PATHWAYS, GUIDELINES), ["tonsillectomy-follow-up"], date(2026, 11, 22)).report
+    assert json.loads(result.output) == report.model_dump(mode="json") | {
+        "source": f"the folders {PATHWAYS} and {GUIDELINES}, not the store"}
 
 
 @pytest.mark.parametrize(

@@ -19,19 +19,13 @@ from typing import TYPE_CHECKING, Final, Protocol
 from .. import conventions as c
 from .. import loader, register
 from ..fhirformat import JsonDict
-from ..monitoring.activity import (
-    ActivityValue,
-    MeasureInfo,
-    from_measure_report,
-    measure_info,
-    parse_csv,
-    read_measures,
-)
-from ..narrative import read_narrative
 from ..pathway import Pathway, PathwayKind
 from ..problems import Problem, Severity, error
 
-if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by StoreSource when used: reading folders needs none of it
+if TYPE_CHECKING:
+    # Imported where used: the store (SQLAlchemy) by StoreSource, as reading folders needs none of it; activity
+    # (statistics, SPC) and narratives (Markdown) by the readers that ask for them, which a comparison does not.
+    from ..monitoring.activity import ActivityValue, MeasureInfo
     from ..store import Store, StoredVersion
 
 #: The register's YAML file in a guidelines folder.
@@ -52,8 +46,8 @@ class Record:
 
 @dataclass(frozen=True)
 class Activity:
-    values: list[ActivityValue] = field(default_factory=list)
-    measures: dict[str, MeasureInfo] = field(default_factory=dict)
+    values: "list[ActivityValue]" = field(default_factory=list)
+    measures: "dict[str, MeasureInfo]" = field(default_factory=dict)
 
 
 class Source(Protocol):
@@ -172,6 +166,8 @@ class StoreSource:
         return entries, problems
 
     def activity(self) -> tuple[Activity, list[Problem]]:
+        from ..monitoring.activity import from_measure_report, measure_info
+
         measures = {info.id: info for info in (measure_info(v.resource) for v in self.store.current("Measure")
                                                if v.resource)}
         by_url = {m.url: m for m in measures.values()}
@@ -184,6 +180,8 @@ class StoreSource:
 
 def guideline_narrative(data: JsonDict) -> str | None:
     """The Markdown narrative a guideline carries (``relatedArtifact`` of type documentation; docs/profile.md)."""
+    from ..narrative import read_narrative
+
     return read_narrative(data)
 
 
@@ -229,6 +227,8 @@ class FolderSource:
         return register.read_register(self.guidelines)
 
     def activity(self) -> tuple[Activity, list[Problem]]:
+        from ..monitoring.activity import parse_csv, read_measures
+
         folder = self.activity_folder
         if folder is None or not folder.is_dir():
             return Activity(), []
