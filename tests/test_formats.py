@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from service.api.formats import JSON, XML, prefers, read_resource, response_format
-from service.api.headers import Return, prefer_return, preferences, strict_handling
+from service.api.formats import JSON, MAX_RANGES, XML, prefers, read_resource, response_format
+from service.api.headers import MAX_PREFERENCES, Return, prefer_return, preferences, strict_handling
 from service.api.outcomes import FhirError
 
 pytestmark = pytest.mark.fast  # no database, server process or browser: make test-fast runs it
@@ -75,6 +75,13 @@ def negotiated(accept: str, query: str = "") -> str | int:
 def test_the_accept_header_chooses_the_format(accept: str, expected: str | int) -> None:
     assert negotiated(accept) == expected
     assert negotiated(accept) == expected  # the second time from the remembered answer
+
+
+def test_only_the_first_32_ranges_of_accept_count() -> None:
+    assert MAX_RANGES == 32
+    assert negotiated("text/plain, " * 31 + "application/fhir+xml") == XML  # the 32nd range
+    assert negotiated("text/plain, " * 32 + "application/fhir+xml") == 406  # the 33rd: ignored
+    assert negotiated("a/b," * 2000) == 406
 
 
 @pytest.mark.parametrize(("query", "accept", "expected"), [
@@ -153,6 +160,12 @@ def test_prefer_return(prefer: str, expected: Return) -> None:
 ])
 def test_strict_handling(prefer: str, expected: bool) -> None:
     assert strict_handling(request(prefer=prefer)) is expected
+
+
+def test_only_the_first_32_preferences_count() -> None:
+    assert MAX_PREFERENCES == 32
+    assert strict_handling(request(prefer="wait=1, " * 31 + "handling=strict"))  # the 32nd
+    assert not strict_handling(request(prefer="wait=1, " * 32 + "handling=strict"))  # the 33rd: ignored
 
 
 def test_preferences_are_read_by_name_with_their_values() -> None:

@@ -13,6 +13,8 @@ from ..store import StoredVersion
 from .outcomes import error
 
 _ETAG: Final = re.compile(r'\s*(?:W/)?"?([0-9]{1,9})"?\s*')
+#: Preferences of a Prefer header read; FHIR defines two (return, handling), RFC 7240 a few more.
+MAX_PREFERENCES: Final = 32
 
 
 class Return(StrEnum):
@@ -55,10 +57,11 @@ def preferences(header: str) -> dict[str, str | None]:
 
     A name given twice counts the first time (RFC 7240 2). A preference's parameters count as
     preferences: FHIR defines none, and clients write ``return=minimal; handling=strict`` for
-    ``return=minimal, handling=strict``. Nothing a client sends makes this raise.
+    ``return=minimal, handling=strict``. Nothing a client sends makes this raise. Only the first
+    ``MAX_PREFERENCES`` count, so a header of thousands costs what a short one does.
     """
     found: dict[str, str | None] = {}
-    for item in parse_list_header(header):
+    for item in parse_list_header(header)[:MAX_PREFERENCES]:
         preference, parameters = parse_options_header(item)
         for name, value in (*parse_dict_header(preference).items(), *parameters.items()):
             found.setdefault(name.strip().lower(), value)
