@@ -109,7 +109,10 @@ def test_the_process_environment_is_read_by_name(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("HARMONISE_JWT_SECRET", "s" * 40)
     monkeypatch.setenv("HARMONISE_MAX_COMPARE_PATHWAYS", "12")
     monkeypatch.setenv("harmonise_max_diff_actions", "3")  # names are case-sensitive
+    monkeypatch.setenv("HARMONISE_SITE", "")  # blank: unset, as serve hands it to its workers
+    monkeypatch.setenv("HARMONISE_READS_REQUIRE_TOKEN", " on ")
     environment = read_environment()
+    assert environment.site is None and environment.reads_require_token is True
     assert environment.jwt_secret is not None and environment.jwt_secret.get_secret_value() == "s" * 40
     assert "s" * 40 not in repr(environment)
     assert (environment.max_compare_pathways, environment.max_diff_actions) == (12, 2_000)

@@ -44,7 +44,6 @@ Count = Annotated[int, Field(ge=1, lt=10**15)]
 _REQUIREMENTS: Final = {
     "bool_parsing": "1 or 0 (true or false)",
     "int_parsing": "a whole number",
-    "int_from_float": "a whole number",
     "greater_than_equal": "a positive whole number",
     "less_than": "a whole number below 1,000,000,000,000,000",
 }
@@ -94,7 +93,9 @@ class Environment(BaseSettings):
     @field_validator("public_base_url")
     @classmethod
     def _without_trailing_slash(cls, url: str | None) -> str | None:
-        return url.rstrip("/") or None if url is not None else None
+        if url is None:
+            return None
+        return url.rstrip("/") or None
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
