@@ -10,7 +10,6 @@ so no change can reach the audit trail unattributed.
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -27,7 +26,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..application.guidelines import LifecycleError
 from ..fhirformat import FormatError
+from ..security.environment import ConfigError, read_environment
 from ..security.settings import STATEMENT_TIMEOUT, SecuritySettings
+from ..security.variables import DATABASE_URL, SITE
 from ..store import Store, StoreError
 from ..store.engine import time_statements
 from ..workspace import create_workspace_app
@@ -53,7 +54,7 @@ WORKSPACE_PATH = "/workspace"
 #: The checkout the site is built in (its mkdocs.yml and docs/).
 REPOSITORY = Path(__file__).resolve().parents[2]
 #: A published site folder for ``app_from_environment`` to serve; unset: the live site from the store.
-SITE_VARIABLE = "HARMONISE_SITE"
+SITE_VARIABLE = SITE
 _HTTP_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 415: "not-supported"}
 
 
@@ -245,7 +246,13 @@ def create_app(database_url: str, security: SecuritySettings | None = None, site
 
 def app_from_environment() -> FastAPI:
     """The app ``harmonise serve --workers N`` starts in each worker process, configured by the variables
-    ``serve`` sets (``HARMONISE_DATABASE_URL``, ``HARMONISE_SITE``) and the security settings'."""
-    database = os.environ["HARMONISE_DATABASE_URL"]
-    site = os.environ.get(SITE_VARIABLE) or None
-    return create_app(database, site=Path(site) if site else None, live_site=site is None)
+    ``serve`` sets (``HARMONISE_DATABASE_URL``, ``HARMONISE_SITE``) and the security settings', all
+    read through ``security.environment``. A value that cannot be used stops the worker with the reason."""
+    try:
+        environment = read_environment()
+        if environment.database_url is None:
+            raise ConfigError(f"{DATABASE_URL} is not set: it names the store to serve (harmonise serve sets it)")
+        security = SecuritySettings.of(environment.database_url, environment)
+    except ConfigError as exc:
+        raise SystemExit(f"harmonise: cannot start: {exc}") from None
+    return create_app(environment.database_url, security, site=environment.site, live_site=environment.site is None)

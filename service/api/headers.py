@@ -1,4 +1,4 @@
-"""HTTP headers with FHIR meaning: ETag and If-Match (versions), Last-Modified, Prefer."""
+"""HTTP headers with FHIR meaning: ETag and If-Match (versions), Last-Modified, Prefer (read by werkzeug)."""
 
 import re
 from datetime import datetime
@@ -7,11 +7,14 @@ from enum import StrEnum
 from typing import Final
 
 from fastapi import Request
+from werkzeug.http import parse_dict_header, parse_list_header, parse_options_header
 
 from ..store import StoredVersion
 from .outcomes import error
 
 _ETAG: Final = re.compile(r'\s*(?:W/)?"?([0-9]{1,9})"?\s*')
+#: Preferences of a Prefer header read; FHIR defines two (return, handling), RFC 7240 a few more.
+MAX_PREFERENCES: Final = 32
 
 
 class Return(StrEnum):
@@ -49,20 +52,31 @@ def if_match(request: Request) -> int | None:
     return int(match.group(1))
 
 
+def preferences(header: str) -> dict[str, str | None]:
+    """The preferences of a Prefer header (RFC 7240), by name in lower case, by werkzeug's parsers.
+
+    A name given twice counts the first time (RFC 7240 2). A preference's parameters count as
+    preferences: FHIR defines none, and clients write ``return=minimal; handling=strict`` for
+    ``return=minimal, handling=strict``. Nothing a client sends makes this raise. Only the first
+    ``MAX_PREFERENCES`` count, so a header of thousands costs what a short one does.
+    """
+    found: dict[str, str | None] = {}
+    for item in parse_list_header(header)[:MAX_PREFERENCES]:
+        preference, parameters = parse_options_header(item)
+        for name, value in (*parse_dict_header(preference).items(), *parameters.items()):
+            found.setdefault(name.strip().lower(), value)
+    return found
+
+
 def prefer_return(request: Request) -> Return:
     """The return preference; representation when the client states none (or one we do not know)."""
-    for part in request.headers.get("prefer", "").split(";"):
-        for item in part.split(","):
-            key, _, value = item.strip().partition("=")
-            if key.strip().lower() == "return":
-                try:
-                    return Return(value.strip().strip('"'))
-                except ValueError:
-                    return Return.REPRESENTATION
-    return Return.REPRESENTATION
+    value = preferences(request.headers.get("prefer", "")).get("return")
+    try:
+        return Return(value or "")
+    except ValueError:
+        return Return.REPRESENTATION
 
 
 def strict_handling(request: Request) -> bool:
     """True when the client asked for ``Prefer: handling=strict`` (unknown search parameters refused)."""
-    return any(item.strip().replace(" ", "").lower() == "handling=strict"
-               for part in request.headers.get("prefer", "").split(";") for item in part.split(","))
+    return (preferences(request.headers.get("prefer", "")).get("handling") or "").lower() == "strict"

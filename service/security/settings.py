@@ -1,4 +1,4 @@
-"""The security settings of one installation, read from the environment.
+"""The security settings of one installation, made from its environment (``environment``).
 
 The signing key is, in order: ``HARMONISE_JWT_SECRET``, the file named by
 ``HARMONISE_JWT_SECRET_FILE``, or a random key generated once per local install and kept in
@@ -18,25 +18,25 @@ from typing import Final
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from ..loader import MAX_FILE_BYTES
+from .environment import ConfigError, Environment, read_environment  # noqa: F401  (ConfigError: re-exported)
 from .variables import (  # the names, in a module of their own (light enough for the command line's --help)
-    ALLOW_ANONYMOUS_WRITES,
-    AUDIENCE,
-    ISSUER,
-    MAX_BODY_BYTES,
-    MAX_COMPARE_PATHWAYS,
-    MAX_DIFF_ACTIONS,
-    MAX_FORM_BYTES,
-    MAX_SEARCH_PARAMETERS,
-    MAX_SEARCH_VALUE_LENGTH,
-    MAX_SEARCH_VALUES,
-    PUBLIC_BASE_URL,
-    READS_REQUIRE_TOKEN,
+    ALLOW_ANONYMOUS_WRITES,  # noqa: F401  (re-exported: their old home)
+    AUDIENCE,  # noqa: F401
+    ISSUER,  # noqa: F401
+    MAX_BODY_BYTES,  # noqa: F401
+    MAX_COMPARE_PATHWAYS,  # noqa: F401
+    MAX_DIFF_ACTIONS,  # noqa: F401
+    MAX_FORM_BYTES,  # noqa: F401
+    MAX_SEARCH_PARAMETERS,  # noqa: F401
+    MAX_SEARCH_VALUE_LENGTH,  # noqa: F401
+    MAX_SEARCH_VALUES,  # noqa: F401
+    PUBLIC_BASE_URL,  # noqa: F401
+    READS_REQUIRE_TOKEN,  # noqa: F401
     SECRET,
-    SECRET_FILE,
-    STATEMENT_TIMEOUT,
-    TRUSTED_PROXIES,
-    VARIABLES,  # noqa: F401  (re-exported: its old home)
+    SECRET_FILE,  # noqa: F401
+    STATEMENT_TIMEOUT,  # noqa: F401
+    TRUSTED_PROXIES,  # noqa: F401
+    VARIABLES,  # noqa: F401
 )
 
 LOCAL_SECRET_NAME: Final = ".harmonise-secret"
@@ -44,14 +44,10 @@ LOCAL_SECRET_NAME: Final = ".harmonise-secret"
 MIN_SECRET_BYTES: Final = 32
 #: A secret file is a line of text; anything longer is not one.
 _SECRET_FILE_LIMIT: Final = 4096
-DEFAULT_ISSUER: Final = "harmonise"
-DEFAULT_AUDIENCE: Final = "harmonise"
-_TRUE: Final = ("1", "true", "yes", "on")
-_FALSE: Final = ("", "0", "false", "no", "off")
-
-
-class ConfigError(ValueError):
-    """A setting that cannot be used; the message names the variable or file."""
+#: The defaults of every setting, as ``environment`` declares them (no environment read).
+_DEFAULTS: Final = Environment.model_construct()
+DEFAULT_ISSUER: Final = _DEFAULTS.jwt_issuer
+DEFAULT_AUDIENCE: Final = _DEFAULTS.jwt_audience
 
 
 @dataclass(frozen=True)
@@ -64,41 +60,34 @@ class RequestLimits:
     """
 
     #: Search parameters (name=value pairs that select, not _count or _sort) in one search.
-    search_parameters: int = 40
+    search_parameters: int = _DEFAULTS.max_search_parameters
     #: Values in one search, counting each comma-separated alternative.
-    search_values: int = 200
+    search_values: int = _DEFAULTS.max_search_values
     #: Characters in one search value.
-    search_value_length: int = 1_000
+    search_value_length: int = _DEFAULTS.max_search_value_length
     #: Bytes of a form body (POST _search); a search is a short list of parameters.
-    form_bytes: int = 64 * 1024
+    form_bytes: int = _DEFAULTS.max_form_bytes
     #: Milliseconds one database statement may run before it is cancelled (503 to the client).
-    statement_timeout_ms: int = 10_000
+    statement_timeout_ms: int = _DEFAULTS.statement_timeout_ms
     #: Distinct pathways (``pathway=`` references) one ``$compare`` compares.
-    compare_pathways: int = 100
+    compare_pathways: int = _DEFAULTS.max_compare_pathways
     #: Actions (at any depth) in each resource ``$diff`` compares.
-    diff_actions: int = 2_000
-
-    def __post_init__(self) -> None:
-        for name, variable in _LIMIT_VARIABLES.items():
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{variable} must be a positive whole number")
+    diff_actions: int = _DEFAULTS.max_diff_actions
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "RequestLimits":
-        defaults = cls()
-        return cls(**{name: _whole_number(environ, variable, getattr(defaults, name))
-                      for name, variable in _LIMIT_VARIABLES.items()})
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "RequestLimits":
+        """The limits in ``environ`` (default: this process's environment); ConfigError naming a bad one."""
+        return cls.of(read_environment(environ))
 
-
-_LIMIT_VARIABLES: Final = {
-    "search_parameters": MAX_SEARCH_PARAMETERS,
-    "search_values": MAX_SEARCH_VALUES,
-    "search_value_length": MAX_SEARCH_VALUE_LENGTH,
-    "form_bytes": MAX_FORM_BYTES,
-    "statement_timeout_ms": STATEMENT_TIMEOUT,
-    "compare_pathways": MAX_COMPARE_PATHWAYS,
-    "diff_actions": MAX_DIFF_ACTIONS,
-}
+    @classmethod
+    def of(cls, environment: Environment) -> "RequestLimits":
+        return cls(search_parameters=environment.max_search_parameters,
+                   search_values=environment.max_search_values,
+                   search_value_length=environment.max_search_value_length,
+                   form_bytes=environment.max_form_bytes,
+                   statement_timeout_ms=environment.statement_timeout_ms,
+                   compare_pathways=environment.max_compare_pathways,
+                   diff_actions=environment.max_diff_actions)
 
 
 @dataclass(frozen=True)
@@ -113,7 +102,7 @@ class SecuritySettings:
     #: Local development only: a write without a token is accepted (and audited as anonymous).
     allow_anonymous_writes: bool = False
     #: Request bodies larger than this are refused with 413 before they are read whole.
-    max_body_bytes: int = MAX_FILE_BYTES
+    max_body_bytes: int = _DEFAULTS.max_body_bytes
     #: What one request may cost besides its body.
     limits: RequestLimits = field(default_factory=RequestLimits)
     #: The FHIR server's public base (``https://host/fhir``) for links and Location headers; None:
@@ -127,44 +116,28 @@ class SecuritySettings:
         if len(self.secret) < MIN_SECRET_BYTES:
             raise ConfigError(f"the signing key from {self.key_source} is {len(self.secret)} bytes; "
                               f"it must be at least {MIN_SECRET_BYTES} (e.g. `openssl rand -hex 32`)")
-        if self.max_body_bytes < 1:
-            raise ConfigError(f"{MAX_BODY_BYTES} must be a positive number of bytes")
 
     @classmethod
-    def from_environment(cls, database_url: str, environ: Mapping[str, str] = os.environ) -> "SecuritySettings":
-        """The settings for a store at ``database_url``, creating the local key file if it is needed."""
-        secret, source = _signing_key(database_url, environ)
+    def from_environment(cls, database_url: str, environ: Mapping[str, str] | None = None) -> "SecuritySettings":
+        """The settings for a store at ``database_url`` from ``environ`` (default: this process's
+        environment), creating the local key file if it is needed; ConfigError naming a bad value."""
+        return cls.of(database_url, read_environment(environ))
+
+    @classmethod
+    def of(cls, database_url: str, environment: Environment) -> "SecuritySettings":
+        secret, source = _signing_key(database_url, environment)
         return cls(
             secret=secret,
             key_source=source,
-            issuer=environ.get(ISSUER) or DEFAULT_ISSUER,
-            audience=environ.get(AUDIENCE) or DEFAULT_AUDIENCE,
-            reads_require_token=_flag(environ, READS_REQUIRE_TOKEN),
-            allow_anonymous_writes=_flag(environ, ALLOW_ANONYMOUS_WRITES),
-            max_body_bytes=_whole_number(environ, MAX_BODY_BYTES, MAX_FILE_BYTES),
-            limits=RequestLimits.from_environment(environ),
-            public_base_url=environ.get(PUBLIC_BASE_URL, "").strip().rstrip("/") or None,
-            trusted_proxies=tuple(part.strip() for part in environ.get(TRUSTED_PROXIES, "").split(",")
-                                  if part.strip()),
+            issuer=environment.jwt_issuer,
+            audience=environment.jwt_audience,
+            reads_require_token=environment.reads_require_token,
+            allow_anonymous_writes=environment.allow_anonymous_writes,
+            max_body_bytes=environment.max_body_bytes,
+            limits=RequestLimits.of(environment),
+            public_base_url=environment.public_base_url,
+            trusted_proxies=environment.trusted_proxies,
         )
-
-
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    value = environ.get(name, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be 1 or 0 (true or false), not {value!r}")
-
-
-def _whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
-    value = environ.get(name, "").strip()
-    if not value:
-        return default
-    if not (value.isascii() and value.isdigit() and len(value) < 16):
-        raise ConfigError(f"{name} must be a whole number, not {value!r}")
-    return int(value)
 
 
 def local_secret_file(database_url: str) -> Path:
@@ -178,12 +151,11 @@ def local_secret_file(database_url: str) -> Path:
     return Path.home() / LOCAL_SECRET_NAME
 
 
-def _signing_key(database_url: str, environ: Mapping[str, str]) -> tuple[bytes, str]:
-    if environ.get(SECRET):
-        return environ[SECRET].strip().encode(), SECRET
-    if environ.get(SECRET_FILE):
-        path = Path(environ[SECRET_FILE])
-        return read_secret_file(path), str(path)
+def _signing_key(database_url: str, environment: Environment) -> tuple[bytes, str]:
+    if environment.jwt_secret is not None:
+        return environment.jwt_secret.get_secret_value().encode(), SECRET
+    if environment.jwt_secret_file is not None:
+        return read_secret_file(environment.jwt_secret_file), str(environment.jwt_secret_file)
     path = local_secret_file(database_url)
     return local_secret(path), str(path)
 

@@ -1,4 +1,4 @@
-"""The environment variables the security settings are read from (``settings`` reads them).
+"""The environment variables an installation is configured by (``environment`` describes them).
 
 Names only, importing nothing: the command line names them in its help (``harmonise serve --help``)
 without importing what reads them.
@@ -6,6 +6,9 @@ without importing what reads them.
 
 from typing import Final
 
+#: The store, and a published site folder: what ``harmonise serve`` hands its worker processes.
+DATABASE_URL: Final = "HARMONISE_DATABASE_URL"
+SITE: Final = "HARMONISE_SITE"
 SECRET: Final = "HARMONISE_JWT_SECRET"
 SECRET_FILE: Final = "HARMONISE_JWT_SECRET_FILE"
 ISSUER: Final = "HARMONISE_JWT_ISSUER"
@@ -22,7 +25,7 @@ MAX_FORM_BYTES: Final = "HARMONISE_MAX_FORM_BYTES"
 STATEMENT_TIMEOUT: Final = "HARMONISE_STATEMENT_TIMEOUT_MS"
 MAX_COMPARE_PATHWAYS: Final = "HARMONISE_MAX_COMPARE_PATHWAYS"
 MAX_DIFF_ACTIONS: Final = "HARMONISE_MAX_DIFF_ACTIONS"
-#: Every variable read here.
+#: Every variable of the security settings (a test server's environment is cleared of these).
 VARIABLES: Final = (SECRET, SECRET_FILE, ISSUER, AUDIENCE, READS_REQUIRE_TOKEN, ALLOW_ANONYMOUS_WRITES, MAX_BODY_BYTES,
                     PUBLIC_BASE_URL, TRUSTED_PROXIES, MAX_SEARCH_PARAMETERS, MAX_SEARCH_VALUES,
                     MAX_SEARCH_VALUE_LENGTH, MAX_FORM_BYTES, STATEMENT_TIMEOUT, MAX_COMPARE_PATHWAYS,
