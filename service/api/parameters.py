@@ -116,21 +116,12 @@ class CompareParameters(OperationParameters):
         return self
 
 
-def _version_number(value: object) -> object:
-    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,9}", value):
-        raise ValueError("not a version number like 2")
-    return value
-
-
-VersionNumber = Annotated[str, FhirType("string", "a version number"), BeforeValidator(_version_number)]
-
-
 class DiffParameters(OperationParameters):
     """``$diff``: two versions of one resource (instance level) or two resources (type and system level)."""
 
-    from_version: VersionNumber | None = Field(None, alias="fromVersion",
+    from_version: FhirString | None = Field(None, alias="fromVersion",
                                                description="Instance level: the older version.")
-    to_version: VersionNumber | None = Field(None, alias="toVersion",
+    to_version: FhirString | None = Field(None, alias="toVersion",
                                              description="Instance level: the newer (default current).")
     from_: FhirString | None = Field(None, alias="from", description="Type or system level: Type/id[/_history/n].")
     to: FhirString | None = Field(None, description="Type or system level: Type/id[/_history/n].")
