@@ -16,7 +16,7 @@ from .auth import WriteAccess
 from .dependencies import StoreDep
 from .formats import fhir_response
 from .outcomes import error
-from .parameters import ApproveParameters, DraftParameters, ReleaseParameters, reader
+from .parameters import ApproveParameters, DraftParameters, OperationInputs, ReleaseParameters
 from .registry import APPROVE, DRAFT, RELEASE, RETIRE, require_operation
 from .responses import written
 from .validation import checked_id
@@ -31,9 +31,9 @@ def _network_lead(caller: WriteAccess) -> None:
 
 router = APIRouter(dependencies=[Depends(_network_lead)])
 
-DraftInputs = Annotated[DraftParameters, Depends(reader(DRAFT))]
-ApproveInputs = Annotated[ApproveParameters, Depends(reader(APPROVE))]
-ReleaseInputs = Annotated[ReleaseParameters, Depends(reader(RELEASE))]
+DraftInputs = Annotated[DraftParameters, Depends(OperationInputs(DRAFT))]
+ApproveInputs = Annotated[ApproveParameters, Depends(OperationInputs(APPROVE))]
+ReleaseInputs = Annotated[ReleaseParameters, Depends(OperationInputs(RELEASE))]
 
 
 @router.post("/PlanDefinition/{resource_id}/$draft")
@@ -67,7 +67,7 @@ def release(resource_id: str, request: Request, store: StoreDep, caller: WriteAc
     return fhir_response(request, bundle)
 
 
-@router.post("/PlanDefinition/{resource_id}/$retire", dependencies=[Depends(reader(RETIRE))])
+@router.post("/PlanDefinition/{resource_id}/$retire", dependencies=[Depends(OperationInputs(RETIRE))])
 def retire(resource_id: str, request: Request, store: StoreDep, caller: WriteAccess) -> Response:
     require_operation("PlanDefinition", RETIRE.name, instance=True)
     with caller.write(store, lifecycle=True) as writer:

@@ -14,7 +14,6 @@ being declared, nor declared without being read.
 
 import json
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Final, Protocol, TypeVar, get_args, get_origin
@@ -37,7 +36,7 @@ def operation_parameters(request: Request, body: bytes) -> Pairs:
     pairs: Pairs = list(request.query_params.multi_items())
     if body.strip():
         sent = parse_json(body)
-        if not isinstance(sent, dict) or sent.get("resourceType") != "Parameters":
+        if sent.get("resourceType") != "Parameters":
             raise error(400, "invalid", "send the operation's parameters as a Parameters resource")
         listed = sent.get("parameter") or []
         if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
@@ -251,19 +250,20 @@ def parse(model: type[P], operation: str, pairs: Pairs) -> P:
         raise FhirError(400, [_problem(model, operation, detail) for detail in exc.errors()]) from None
 
 
-def reader(operation: Declared) -> Callable[[Request, bytes], Awaitable[Any]]:
-    """A FastAPI dependency giving the operation's parameters, as its ``inputs`` model.
+class OperationInputs:
+    """A FastAPI dependency giving an operation's parameters as its ``inputs`` model (``Depends(OperationInputs(X))``).
 
     The query is read in the event loop; a body is parsed in the thread pool, so that a large one
     does not hold up other requests.
     """
-    model = operation.inputs
-    if model is None:
-        raise TypeError(f"${operation.name} declares no inputs model")
 
-    async def read(request: Request, body: BodyDep) -> OperationParameters:
-        pairs = await run_in_threadpool(operation_parameters, request, body) if body.strip() else \
-            list(request.query_params.multi_items())
-        return parse(model, operation.name, pairs)
+    def __init__(self, operation: Declared) -> None:
+        if operation.inputs is None:
+            raise TypeError(f"${operation.name} declares no inputs model")
+        self.operation = operation
+        self.model: type[OperationParameters] = operation.inputs
 
-    return read
+    async def __call__(self, request: Request, body: BodyDep) -> OperationParameters:
+        pairs = (await run_in_threadpool(operation_parameters, request, body) if body.strip()
+                 else list(request.query_params.multi_items()))
+        return parse(self.model, self.operation.name, pairs)

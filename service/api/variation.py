@@ -36,7 +36,7 @@ from .auth import reads
 from .dependencies import StoreDep
 from .formats import fhir_response, prefers
 from .outcomes import error
-from .parameters import CompareParameters, DiffParameters, reader
+from .parameters import CompareParameters, DiffParameters, OperationInputs
 from .registry import COMPARE, DIFF, OPERATION_DEFINITIONS, require_operation, require_system_operation
 from .validation import checked_id, version_number
 
@@ -91,8 +91,8 @@ def _distinct_within(values: Sequence[str], name: str, limit: int) -> list[str]:
     return distinct
 
 
-CompareInputs = Annotated[CompareParameters, Depends(reader(COMPARE))]
-DiffInputs = Annotated[DiffParameters, Depends(reader(DIFF))]
+CompareInputs = Annotated[CompareParameters, Depends(OperationInputs(COMPARE))]
+DiffInputs = Annotated[DiffParameters, Depends(OperationInputs(DIFF))]
 
 
 @router.api_route("/PlanDefinition/$compare", methods=["GET", "POST"], dependencies=[reads("PlanDefinition")])
