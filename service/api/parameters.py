@@ -4,12 +4,13 @@ One reader for every operation, so that ``$compare``, the terminology operations
 lifecycle take their parameters the same way (FHIR R4 3.1.0.1: GET with query parameters, POST
 with a Parameters body).
 
-Each operation Harmonise defines describes its inputs once, as an ``OperationParameters`` model:
-a field per parameter, its alias the FHIR name, its type one of the FHIR types below, a tuple for
-a repeating one, required for ``min`` 1, its description the documentation. The route is given a
-validated instance (``reader``), and the registry writes the OperationDefinition's ``in``
-parameters from the same fields (``definition_parameters``), so a parameter cannot be read without
-being declared, nor declared without being read.
+Each operation Harmonise defines describes its inputs once, as an ``OperationParameters`` model
+(``registry.Operation.inputs``): a field per parameter, its alias the FHIR name, its type one of the
+FHIR types below, a tuple for a repeating one, required for ``min`` 1, its description the
+documentation. The route is given a validated instance (``Depends(OperationInputs(OPERATION))``), and
+the registry writes the OperationDefinition's ``in`` parameters from the same fields
+(``definition_parameters``), so a parameter cannot be read without being declared, nor declared
+without being read (``tests/test_operation_parameters.py`` holds each route to its model).
 """
 
 import json
