@@ -196,3 +196,23 @@ def test_operations_are_declared_and_defined(http: httpx.Client) -> None:
         definition = http.get(f"OperationDefinition/{operation['definition'].rsplit('/', 1)[1]}").json()
         assert definition["resourceType"] == "OperationDefinition" and definition["url"] == operation["definition"]
     assert http.get("OperationDefinition/nope").status_code == 404
+
+
+def test_compare_reads_a_parameters_body_as_it_reads_the_query(http: httpx.Client) -> None:
+    body = {"resourceType": "Parameters", "parameter": [{"name": "topic", "valueCode": "tonsillectomy-follow-up"},
+                                                        {"name": "as-of", "valueDate": "2026-11-22"}]}
+    posted = http.post("PlanDefinition/$compare", json=body, headers={"accept": "application/json"})
+    assert posted.status_code == 200, posted.text
+    assert posted.json() == report(http, topic="tonsillectomy-follow-up")
+
+
+def test_a_bad_parameter_is_named_with_its_value(http: httpx.Client) -> None:
+    body = {"resourceType": "Parameters", "parameter": [{"name": "topic", "valueCoding": {"code": "tia-follow-up"}},
+                                                        {"name": "as-of", "valueDate": "2026-11"}]}
+    response = http.post("PlanDefinition/$compare", json=body)
+    assert response.status_code == 400
+    assert [issue["diagnostics"] for issue in response.json()["issue"]] == [
+        """topic '{"code": "tia-follow-up"}' is not a string""", "as-of '2026-11' is not a date like 2026-11-22"]
+    twice = http.get(f"{RP5}/$diff", params={"fromVersion": ["1", "2"]})
+    assert (twice.status_code, twice.json()["issue"][0]["diagnostics"]) == (
+        400, "the parameter 'fromVersion' may be given once")

@@ -89,6 +89,10 @@ def test_the_lifecycle_draft_approve_release_retire_and_every_illegal_transition
     # Only a network lead decides.
     trust = bearer("system/*.*", trust="RHQ")
     refused(lead.post(f"{draft_path}/$approve", headers=trust), 403, "network lead")
+    # ...before anything it sent is read; to a lead, a bad parameter is named with the value sent.
+    refused(lead.post(f"{draft_path}/$approve", params={"approvalDate": "soon"}, headers=trust), 403, "network lead")
+    refused(lead.post(f"{draft_path}/$approve", params={"approvalDate": "soon"}), 400,
+            "approvalDate 'soon' is not a date like 2026-11-22")
 
     approved = lead.post(f"{draft_path}/$approve", json={"resourceType": "Parameters", "parameter": [
         {"name": "approvalDate", "valueDate": "2026-11-30"},

@@ -17,6 +17,18 @@ from ..fhirformat import JsonDict
 from ..problems import Problem
 from ..store.searchparams import SearchParameter, parameters_for
 from .outcomes import FhirError, issue
+from .parameters import (
+    ApplyParameters,
+    ApproveParameters,
+    CompareParameters,
+    DiffParameters,
+    DraftParameters,
+    NoParameters,
+    OperationParameters,
+    ReleaseParameters,
+    SignalsParameters,
+    definition_parameters,
+)
 
 
 class Interaction(StrEnum):
@@ -42,29 +54,33 @@ class Operation:
     definition: str
     type_level: bool
     instance_level: bool
+    #: The input parameters of an operation this server defines (its OperationDefinition's ``in`` parameters,
+    #: and what its route is given); None for one HL7 defines, whose route reads its own.
+    inputs: type[OperationParameters] | None = None
 
 
 VALIDATE: Final = Operation(
     "validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate", type_level=True, instance_level=True
 )
-COMPARE: Final = Operation(
-    "compare", f"{c.BASE}/OperationDefinition/PlanDefinition-compare", type_level=True, instance_level=False
-)
-DIFF: Final = Operation("diff", f"{c.BASE}/OperationDefinition/Resource-diff", type_level=True, instance_level=True)
-SIGNALS: Final = Operation("signals", f"{c.BASE}/OperationDefinition/signals", type_level=False, instance_level=False)
+COMPARE: Final = Operation("compare", f"{c.BASE}/OperationDefinition/PlanDefinition-compare", type_level=True,
+                           instance_level=False, inputs=CompareParameters)
+DIFF: Final = Operation("diff", f"{c.BASE}/OperationDefinition/Resource-diff", type_level=True, instance_level=True,
+                        inputs=DiffParameters)
+SIGNALS: Final = Operation("signals", f"{c.BASE}/OperationDefinition/signals", type_level=False, instance_level=False,
+                           inputs=SignalsParameters)
 APPLY: Final = Operation("apply", f"{c.BASE}/OperationDefinition/PlanDefinition-apply", type_level=False,
-                  instance_level=True)
+                         instance_level=True, inputs=ApplyParameters)
 PACKAGE: Final = Operation("package", f"{c.BASE}/OperationDefinition/PlanDefinition-package", type_level=False,
-                           instance_level=True)
+                           instance_level=True, inputs=NoParameters)
 #: The guideline lifecycle (HL7 CRMI): instance-level operations on network guidelines, network leads only.
 DRAFT: Final = Operation("draft", f"{c.BASE}/OperationDefinition/PlanDefinition-draft", type_level=False,
-                         instance_level=True)
+                         instance_level=True, inputs=DraftParameters)
 APPROVE: Final = Operation("approve", f"{c.BASE}/OperationDefinition/PlanDefinition-approve",
-                           type_level=False, instance_level=True)
+                           type_level=False, instance_level=True, inputs=ApproveParameters)
 RELEASE: Final = Operation("release", f"{c.BASE}/OperationDefinition/PlanDefinition-release",
-                           type_level=False, instance_level=True)
+                           type_level=False, instance_level=True, inputs=ReleaseParameters)
 RETIRE: Final = Operation("retire", f"{c.BASE}/OperationDefinition/PlanDefinition-retire", type_level=False,
-                          instance_level=True)
+                          instance_level=True, inputs=NoParameters)
 LIFECYCLE: Final = (DRAFT, APPROVE, RELEASE, RETIRE)
 EXPAND: Final = Operation("expand", "http://hl7.org/fhir/OperationDefinition/ValueSet-expand", type_level=True,
                           instance_level=True)
@@ -78,155 +94,6 @@ VALUE_SET_VALIDATE_CODE: Final = Operation(
 SYSTEM_OPERATIONS: Final = (DIFF, SIGNALS)
 
 
-def _parameter(name: str, use: str, type_: str, minimum: int, maximum: str, documentation: str) -> JsonDict:
-    return {"name": name, "use": use, "min": minimum, "max": maximum, "type": type_, "documentation": documentation}
-
-
-_LIFECYCLE_RULES: Final = (" Network leads only. An active or retired guideline is never edited back: PUT, "
-                            "delete or a transaction entry that would change one is refused with 409, a status "
-                            "set by writing with 422.")
-
-
-def _definition(
-    operation: Operation, title: str, description: str, system: bool, types: list[str], parameters: list[JsonDict]
-) -> JsonDict:
-    identifier = operation.definition.rsplit("/", 1)[1]
-    return {
-        "resourceType": "OperationDefinition",
-        "id": identifier,
-        "url": operation.definition,
-        "version": "1.0.0",
-        "name": title.replace(" ", ""),
-        "title": title,
-        "status": "active",
-        "kind": "operation",
-        "publisher": "Harmonise",
-        "description": description,
-        "code": operation.name,
-        "system": system,
-        "type": operation.type_level,
-        "instance": operation.instance_level,
-        "resource": types,
-        "parameter": parameters,
-    }
-
-
-#: The OperationDefinitions of Harmonise's own operations, served at ``/OperationDefinition/[id]``.
-OPERATION_DEFINITIONS: Final[dict[str, JsonDict]] = {
-    definition["id"]: definition
-    for definition in (
-        _definition(
-            COMPARE,
-            "Compare pathways",
-            "The variation report of harmonise compare (docs/comparison.md): the trusts' current active "
-            "pathways for a topic, or chosen versions, against the agreed guideline or the network "
-            "consensus, every difference classified. Answers plain JSON (the report schema in "
-            "docs/schemas/compare-report.schema.json) when the request accepts application/json, "
-            "otherwise a Parameters whose 'return' is a Binary holding that JSON.",
-            False,
-            ["PlanDefinition"],
-            [
-                _parameter("topic", "in", "string", 0, "*", "A pathway-topic code."),
-                _parameter(
-                    "pathway",
-                    "in",
-                    "string",
-                    0,
-                    "*",
-                    "A version to use: PlanDefinition/id, PlanDefinition/id/_history/n or url|version.",
-                ),
-                _parameter("as-of", "in", "date", 0, "1", "Day to check register review dates against."),
-                _parameter("return", "out", "Binary", 1, "1", "The report as application/json."),
-            ],
-        ),
-        _definition(
-            DIFF,
-            "Diff two versions",
-            "Differences between two resources or versions as a FHIRPath Patch, compatible with HAPI "
-            "FHIR's $diff, except that list items (actions) are matched by identity and meaning, not "
-            "position: a moved step is one move, an inserted step one insert.",
-            True,
-            ["PlanDefinition"],
-            [
-                _parameter("fromVersion", "in", "string", 0, "1", "Instance level: the older version."),
-                _parameter("toVersion", "in", "string", 0, "1", "Instance level: the newer (default current)."),
-                _parameter("from", "in", "string", 0, "1", "Type or system level: Type/id[/_history/n]."),
-                _parameter("to", "in", "string", 0, "1", "Type or system level: Type/id[/_history/n]."),
-                _parameter("return", "out", "Parameters", 1, "1", "The FHIRPath Patch."),
-            ],
-        ),
-        _definition(
-            SIGNALS,
-            "Early-warning signals",
-            "The open early-warning signals of harmonise monitor, newest first, as a Bundle (type collection) of "
-            "DetectedIssue resources: special-cause concern in a measure (Making Data Count rules), a pathway "
-            "that moved away from the guideline it adopted, a guideline past its review date, a warranted-"
-            "variation justification past its review date. Computed on request from the stored pathway "
-            "versions and MeasureReports; not stored.",
-            True,
-            [],
-            [
-                _parameter("as-of", "in", "date", 0, "1", "Day to judge review dates against (default today)."),
-                _parameter("return", "out", "Bundle", 1, "1", "DetectedIssue resources, newest first."),
-            ],
-        ),
-        {**_definition(
-            APPLY,
-            "Apply a PlanDefinition",
-            "FHIR R4 PlanDefinition/$apply for a trust pathway or network guideline and one patient: a CarePlan "
-            "(status draft, intent proposal) whose activity references a contained RequestGroup with one action "
-            "per step, carrying its date (timingDateTime) or date window (timingPeriod), its kind and contact "
-            "mode (code), who delivers it (participant: a contained PractitionerRole coded in care-role), "
-            "requiredBehavior, and its conditions as written. Conditions are not evaluated. Dates are the "
-            "index date plus the day offsets of the variation report (service.timing: a month is 30.4375 days, "
-            "rounded to whole days, halves up, once at the end); a repeat becomes one dated sub-action per "
-            "occurrence. See docs/integrators.md.",
-            False,
-            ["PlanDefinition"],
-            [
-                _parameter("subject", "in", "string", 1, "1", "The Patient, as a reference (Patient/[id])."),
-                _parameter("indexDate", "in", "date", 1, "1", "The date of the index event (for example the "
-                           "day of surgery), YYYY-MM-DD: every step is counted from it. A Harmonise parameter."),
-                _parameter("return", "out", "CarePlan", 1, "1", "The CarePlan with its contained RequestGroup."),
-            ],
-        ), "base": "http://hl7.org/fhir/OperationDefinition/PlanDefinition-apply"},
-        _definition(
-            PACKAGE,
-            "Package a PlanDefinition",
-            "CRMI $package: a Bundle (collection) of the PlanDefinition and everything it depends on: the "
-            "Harmonise profiles it claims and the extensions they name, the ValueSets they bind, and the "
-            "network CodeSystems those and the PlanDefinition use. The whole package is `harmonise package`.",
-            False,
-            ["PlanDefinition"],
-            [_parameter("return", "out", "Bundle", 1, "1", "The PlanDefinition, then its dependencies.")],
-        ),
-        *({**_definition(operation, title, description + _LIFECYCLE_RULES, False, ["PlanDefinition"], parameters),
-           **({"base": f"http://hl7.org/fhir/uv/crmi/OperationDefinition/crmi-{operation.name}"}
-              if operation is not RETIRE else {})}
-          for operation, title, description, parameters in (
-            (DRAFT, "Draft a new guideline version", "CRMI $draft: a new draft version of an active or retired "
-             "network guideline, as a resource of its own (same url, the given version, a predecessor link).",
-             [_parameter("version", "in", "string", 1, "1", "The new draft's version."),
-              _parameter("return", "out", "PlanDefinition", 1, "1", "The new draft.")]),
-            (APPROVE, "Approve a guideline", "CRMI $approve: records an approval (approvalDate, the approver as an "
-             "endorser, their comment as a cqf-artifactComment extension, as CRMI records an ArtifactAssessment in R4) "
-             "without changing the status.",
-             [_parameter("approvalDate", "in", "date", 0, "1", "The day of the approval (default today)."),
-              _parameter("artifactAssessmentSummary", "in", "markdown", 0, "1", "The approver's comment."),
-              _parameter("artifactAssessmentAuthor", "in", "string", 0, "1", "Who approved (default the token's "
-                         "holder)."),
-              _parameter("return", "out", "PlanDefinition", 1, "1", "The approved guideline.")]),
-            (RELEASE, "Release a guideline", "CRMI $release: an approved draft becomes the topic's agreed "
-             "guideline (status active, effectivePeriod.start today) and the topic's previous one is retired, in "
-             "one transaction: a topic never has two agreed guidelines, nor none in between.",
-             [_parameter("reviewBy", "in", "date", 0, "1", "When it must be reviewed (effectivePeriod.end)."),
-              _parameter("return", "out", "Bundle", 1, "1", "The released guideline and those it retired.")]),
-            (RETIRE, "Retire a guideline", "Withdraws a guideline (status retired, effectivePeriod.end today); "
-             "the topic has no agreed guideline until another is released.",
-             [_parameter("return", "out", "PlanDefinition", 1, "1", "The retired guideline.")]),
-          )),
-    )
-}
 
 Checker = Callable[[JsonDict], list[Problem]]
 
@@ -359,6 +226,143 @@ RESOURCES: Final[dict[str, ResourceSupport]] = {
 }
 
 SYSTEM_INTERACTIONS: Final = (SystemInteraction.TRANSACTION,)
+
+
+def _returns(type_: str, documentation: str) -> JsonDict:
+    """An operation's one ``out`` parameter, ``return``."""
+    return {"name": "return", "use": "out", "min": 1, "max": "1", "type": type_, "documentation": documentation}
+
+
+_LIFECYCLE_RULES: Final = (" Network leads only. An active or retired guideline is never edited back: PUT, "
+                            "delete or a transaction entry that would change one is refused with 409, a status "
+                            "set by writing with 422.")
+
+
+def _definition(operation: Operation, title: str, description: str, returns: JsonDict,
+                base: str | None = None) -> JsonDict:
+    """The OperationDefinition of one of Harmonise's operations, from what this module declares about it.
+
+    Its ``in`` parameters are its inputs model's fields, the ones its route is given; its levels and
+    resource types are where the CapabilityStatement lists it (``RESOURCES``, ``SYSTEM_OPERATIONS``).
+    """
+    if operation.inputs is None:
+        raise TypeError(f"${operation.name} has no inputs model to define its parameters")
+    definition: JsonDict = {
+        "resourceType": "OperationDefinition",
+        "id": operation.definition.rsplit("/", 1)[1],
+        "url": operation.definition,
+        "version": "1.0.0",
+        "name": title.replace(" ", ""),
+        "title": title,
+        "status": "active",
+        "kind": "operation",
+        "publisher": "Harmonise",
+        "description": description,
+        "code": operation.name,
+        "system": operation in SYSTEM_OPERATIONS,
+        "type": operation.type_level,
+        "instance": operation.instance_level,
+        "resource": [name for name, support in RESOURCES.items() if operation in support.operations],
+        "parameter": [*definition_parameters(operation.inputs), returns],
+    }
+    if base:
+        definition["base"] = base
+    return definition
+
+
+def _crmi(operation: Operation) -> str:
+    return f"http://hl7.org/fhir/uv/crmi/OperationDefinition/crmi-{operation.name}"
+
+
+#: The OperationDefinitions of Harmonise's own operations, served at ``/OperationDefinition/[id]``.
+OPERATION_DEFINITIONS: Final[dict[str, JsonDict]] = {
+    definition["id"]: definition
+    for definition in (
+        _definition(
+            COMPARE,
+            "Compare pathways",
+            "The variation report of harmonise compare (docs/comparison.md): the trusts' current active "
+            "pathways for a topic, or chosen versions, against the agreed guideline or the network "
+            "consensus, every difference classified. Answers plain JSON (the report schema in "
+            "docs/schemas/compare-report.schema.json) when the request accepts application/json, "
+            "otherwise a Parameters whose 'return' is a Binary holding that JSON.",
+            _returns("Binary", "The report as application/json."),
+        ),
+        _definition(
+            DIFF,
+            "Diff two versions",
+            "Differences between two resources or versions as a FHIRPath Patch, compatible with HAPI "
+            "FHIR's $diff, except that list items (actions) are matched by identity and meaning, not "
+            "position: a moved step is one move, an inserted step one insert.",
+            _returns("Parameters", "The FHIRPath Patch."),
+        ),
+        _definition(
+            SIGNALS,
+            "Early-warning signals",
+            "The open early-warning signals of harmonise monitor, newest first, as a Bundle (type collection) of "
+            "DetectedIssue resources: special-cause concern in a measure (Making Data Count rules), a pathway "
+            "that moved away from the guideline it adopted, a guideline past its review date, a warranted-"
+            "variation justification past its review date. Computed on request from the stored pathway "
+            "versions and MeasureReports; not stored.",
+            _returns("Bundle", "DetectedIssue resources, newest first."),
+        ),
+        _definition(
+            APPLY,
+            "Apply a PlanDefinition",
+            "FHIR R4 PlanDefinition/$apply for a trust pathway or network guideline and one patient: a CarePlan "
+            "(status draft, intent proposal) whose activity references a contained RequestGroup with one action "
+            "per step, carrying its date (timingDateTime) or date window (timingPeriod), its kind and contact "
+            "mode (code), who delivers it (participant: a contained PractitionerRole coded in care-role), "
+            "requiredBehavior, and its conditions as written. Conditions are not evaluated. Dates are the "
+            "index date plus the day offsets of the variation report (service.timing: a month is 30.4375 days, "
+            "rounded to whole days, halves up, once at the end); a repeat becomes one dated sub-action per "
+            "occurrence. See docs/integrators.md.",
+            _returns("CarePlan", "The CarePlan with its contained RequestGroup."),
+            base="http://hl7.org/fhir/OperationDefinition/PlanDefinition-apply",
+        ),
+        _definition(
+            PACKAGE,
+            "Package a PlanDefinition",
+            "CRMI $package: a Bundle (collection) of the PlanDefinition and everything it depends on: the "
+            "Harmonise profiles it claims and the extensions they name, the ValueSets they bind, and the "
+            "network CodeSystems those and the PlanDefinition use. The whole package is `harmonise package`.",
+            _returns("Bundle", "The PlanDefinition, then its dependencies."),
+        ),
+        _definition(
+            DRAFT,
+            "Draft a new guideline version",
+            "CRMI $draft: a new draft version of an active or retired network guideline, as a resource of its own "
+            "(same url, the given version, a predecessor link)." + _LIFECYCLE_RULES,
+            _returns("PlanDefinition", "The new draft."),
+            base=_crmi(DRAFT),
+        ),
+        _definition(
+            APPROVE,
+            "Approve a guideline",
+            "CRMI $approve: records an approval (approvalDate, the approver as an endorser, their comment as a "
+            "cqf-artifactComment extension, as CRMI records an ArtifactAssessment in R4) without changing the "
+            "status." + _LIFECYCLE_RULES,
+            _returns("PlanDefinition", "The approved guideline."),
+            base=_crmi(APPROVE),
+        ),
+        _definition(
+            RELEASE,
+            "Release a guideline",
+            "CRMI $release: an approved draft becomes the topic's agreed guideline (status active, "
+            "effectivePeriod.start today) and the topic's previous one is retired, in one transaction: a topic "
+            "never has two agreed guidelines, nor none in between." + _LIFECYCLE_RULES,
+            _returns("Bundle", "The released guideline and those it retired."),
+            base=_crmi(RELEASE),
+        ),
+        _definition(
+            RETIRE,
+            "Retire a guideline",
+            "Withdraws a guideline (status retired, effectivePeriod.end today); the topic has no agreed guideline "
+            "until another is released." + _LIFECYCLE_RULES,
+            _returns("PlanDefinition", "The retired guideline."),
+        ),
+    )
+}
 
 
 def support(resource_type: str) -> ResourceSupport:

@@ -20,11 +20,10 @@ raise it, before any work is done.
 
 import base64
 import re
-from collections.abc import Iterable
-from datetime import date
-from typing import Final
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Final
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from .. import application
@@ -34,10 +33,10 @@ from ..security.settings import MAX_COMPARE_PATHWAYS, MAX_DIFF_ACTIONS
 from ..store import Store
 from ..store.errors import NotFound
 from .auth import reads
-from .dependencies import BodyDep, StoreDep
+from .dependencies import StoreDep
 from .formats import fhir_response, prefers
 from .outcomes import error
-from .parameters import operation_parameters
+from .parameters import CompareParameters, DiffParameters, OperationInputs
 from .registry import COMPARE, DIFF, OPERATION_DEFINITIONS, require_operation, require_system_operation
 from .validation import checked_id, version_number
 
@@ -83,7 +82,7 @@ def _canonical(resource: JsonDict) -> str:
     return f"{resource['url']}|{resource['version']}" if resource.get("version") else str(resource["url"])
 
 
-def _distinct_within(values: list[str], name: str, limit: int) -> list[str]:
+def _distinct_within(values: Sequence[str], name: str, limit: int) -> list[str]:
     """``values`` once each, in the order sent; refused (422) past ``limit`` distinct ones."""
     distinct = list(dict.fromkeys(values))
     if len(distinct) > limit:
@@ -92,20 +91,17 @@ def _distinct_within(values: list[str], name: str, limit: int) -> list[str]:
     return distinct
 
 
+CompareInputs = Annotated[CompareParameters, Depends(OperationInputs(COMPARE))]
+DiffInputs = Annotated[DiffParameters, Depends(OperationInputs(DIFF))]
+
+
 @router.api_route("/PlanDefinition/$compare", methods=["GET", "POST"], dependencies=[reads("PlanDefinition")])
-def compare(request: Request, store: StoreDep, body: BodyDep) -> Response:
+def compare(request: Request, store: StoreDep, parameters: CompareInputs) -> Response:
     require_operation("PlanDefinition", COMPARE.name, instance=False)
-    parameters = [(name, str(value)) for name, value in operation_parameters(request, body) if value is not None]
     limit = request.app.state.security.limits.compare_pathways
-    topics = _distinct_within([v for k, v in parameters if k == "topic"], "topic", limit)
-    references = _distinct_within([v for k, v in parameters if k == "pathway"], "pathway", limit)
-    as_of = next((v for k, v in parameters if k == "as-of"), None)
-    if not topics and not references:
-        raise error(400, "required", "$compare needs a 'topic' or one or more 'pathway' parameters")
-    try:
-        today = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError:
-        raise error(400, "invalid", f"as-of '{as_of}' is not a date like 2026-11-22") from None
+    topics = _distinct_within(parameters.topic, "topic", limit)
+    references = _distinct_within(parameters.pathway, "pathway", limit)
+    today = parameters.as_of
     named, canonicals = _chosen(store, references)
     chosen = canonicals | {_canonical(resource) for resource in named if resource.get("url")}
     comparison = application.compare(StoreSource(store), topics, today, chosen=chosen)
@@ -136,10 +132,10 @@ def _diff_response(request: Request, old: JsonDict, new: JsonDict) -> Response:
 
 
 @router.get("/PlanDefinition/{resource_id}/$diff", dependencies=[reads("PlanDefinition")])
-def diff_instance(resource_id: str, request: Request, store: StoreDep) -> Response:
+def diff_instance(resource_id: str, request: Request, store: StoreDep, parameters: DiffInputs) -> Response:
     require_operation("PlanDefinition", DIFF.name, instance=True)
     checked_id(resource_id)
-    start, end = request.query_params.get("fromVersion"), request.query_params.get("toVersion")
+    start, end = parameters.from_version, parameters.to_version
     if start is None or version_number(start) is None or (end is not None and version_number(end) is None):
         raise error(400, "required", "$diff needs fromVersion (and optionally toVersion) as version numbers")
     old = _version(store, f"PlanDefinition/{resource_id}/_history/{start}")
@@ -149,12 +145,12 @@ def diff_instance(resource_id: str, request: Request, store: StoreDep) -> Respon
 
 @router.get("/$diff", dependencies=[reads("PlanDefinition")])
 @router.get("/PlanDefinition/$diff", dependencies=[reads("PlanDefinition")])
-def diff_type(request: Request, store: StoreDep) -> Response:
+def diff_type(request: Request, store: StoreDep, parameters: DiffInputs) -> Response:
     if request.url.path.endswith("/PlanDefinition/$diff"):
         require_operation("PlanDefinition", DIFF.name, instance=False)
     else:
         require_system_operation(DIFF.name)
-    start, end = request.query_params.get("from"), request.query_params.get("to")
+    start, end = parameters.from_, parameters.to
     if not start or not end:
         raise error(
             400, "required", "$diff needs 'from' and 'to' references, e.g. from=PlanDefinition/a&to=PlanDefinition/b"
