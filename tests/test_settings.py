@@ -36,6 +36,7 @@ DEFAULTS = {
     "HARMONISE_STATEMENT_TIMEOUT_MS": 10_000,
     "HARMONISE_MAX_COMPARE_PATHWAYS": 100,
     "HARMONISE_MAX_DIFF_ACTIONS": 2_000,
+    "HARMONISE_DB_POOL_SIZE": 10,
 }
 
 
@@ -54,8 +55,8 @@ def test_the_defaults_are_the_settings_without_a_variable(tmp_path: Path) -> Non
     limits = RequestLimits()
     assert RequestLimits.from_environment({}) == limits
     assert (limits.search_parameters, limits.search_values, limits.search_value_length, limits.form_bytes,
-            limits.statement_timeout_ms, limits.compare_pathways, limits.diff_actions) == (40, 200, 1_000, 65_536,
-                                                                                          10_000, 100, 2_000)
+            limits.statement_timeout_ms, limits.compare_pathways, limits.diff_actions,
+            limits.database_connections) == (40, 200, 1_000, 65_536, 10_000, 100, 2_000, 10)
     security = SecuritySettings.from_environment(f"sqlite:///{tmp_path / 'h.db'}", {})
     assert (security.issuer, security.audience, security.max_body_bytes, security.public_base_url,
             security.trusted_proxies) == ("harmonise", "harmonise", 10_485_760, None, ())
@@ -80,6 +81,9 @@ def test_values_are_read_trimmed_and_blank_ones_are_unset() -> None:
     ("HARMONISE_MAX_BODY_BYTES", "0", "HARMONISE_MAX_BODY_BYTES must be a positive whole number, not '0'"),
     ("HARMONISE_MAX_SEARCH_VALUES", "-3", "HARMONISE_MAX_SEARCH_VALUES must be a positive whole number, not '-3'"),
     ("HARMONISE_STATEMENT_TIMEOUT_MS", "ten", "HARMONISE_STATEMENT_TIMEOUT_MS must be a whole number, not 'ten'"),
+    ("HARMONISE_DB_POOL_SIZE", "many", "HARMONISE_DB_POOL_SIZE must be a whole number, not 'many'"),
+    ("HARMONISE_DB_POOL_SIZE", "0", "HARMONISE_DB_POOL_SIZE must be a positive whole number, not '0'"),
+    ("HARMONISE_DB_POOL_SIZE", "1001", "HARMONISE_DB_POOL_SIZE must be a whole number no more than 1,000, not '1001'"),
     ("HARMONISE_MAX_DIFF_ACTIONS", "1" * 16,
      f"HARMONISE_MAX_DIFF_ACTIONS must be a whole number below 1,000,000,000,000,000, not '{'1' * 16}'"),
     ("HARMONISE_ALLOW_ANONYMOUS_WRITES", "please",

@@ -20,11 +20,14 @@ from typing import Any
 import httpx
 import simplejson
 from sqlalchemy import func, select, text
+from starlette.testclient import TestClient
 
+from service.api.app import create_app
 from service.fhirformat import to_json
+from service.security.settings import SecuritySettings
 from service.store import Store, parse_search, sql
 from service.store.audit import AUDIT_TYPE
-from service.store.engine import make_engine, pool_size
+from service.store.engine import make_engine
 from service.store.schema import resource_version, search_index
 
 from .conftest import minimal_pathway
@@ -259,22 +262,17 @@ def test_upgrading_a_first_schema_database_keeps_its_content_and_fills_in_visibi
     store.close()
 
 
-def test_the_pool_size_comes_from_the_environment_and_is_checked(monkeypatch: Any, tmp_path: Path) -> None:
-    monkeypatch.delenv("HARMONISE_DB_POOL_SIZE", raising=False)
-    assert pool_size() == 10
-    monkeypatch.setenv("HARMONISE_DB_POOL_SIZE", "4")
-    assert pool_size() == 4
-    engine = make_engine(f"sqlite:///{tmp_path / 'pool.db'}")
-    assert (engine.pool.size(), engine.pool._max_overflow) == (4, 0)  # noqa: SLF001
+def test_the_api_keeps_as_many_connections_as_the_setting_says(tmp_path: Path) -> None:
+    """HARMONISE_DB_POOL_SIZE reaches the API's pool (a bad value is refused in tests/test_settings.py)."""
+    security = SecuritySettings.from_environment(f"sqlite:///{tmp_path / 'pool.db'}", {"HARMONISE_DB_POOL_SIZE": "4"})
+    app = create_app(f"sqlite:///{tmp_path / 'pool.db'}", security)
+    with TestClient(app) as client:
+        assert client.get("/fhir/metadata").status_code == 200
+        pool = app.state.store.engine.pool
+        assert (pool.size(), pool._max_overflow) == (4, 0)  # noqa: SLF001
+    engine = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    assert engine.pool.size() == 10  # the default, for the command line's one-connection work
     engine.dispose()
-    for bad in ("0", "many", "-3"):
-        monkeypatch.setenv("HARMONISE_DB_POOL_SIZE", bad)
-        try:
-            pool_size()
-        except ValueError as exc:
-            assert "HARMONISE_DB_POOL_SIZE" in str(exc)
-        else:
-            raise AssertionError(f"{bad} was accepted")
 
 
 def test_a_search_splices_the_stored_bytes_into_what_the_slow_path_renders(database_url: str) -> None:

@@ -196,7 +196,7 @@ def create_app(database_url: str, security: SecuritySettings | None = None, site
     the environment (``SecuritySettings.from_environment``).
     """
     security = security or SecuritySettings.from_environment(database_url)
-    store = Store.open(database_url, operator=None)
+    store = Store.open(database_url, operator=None, pool=security.limits.database_connections)
     # No read outlives the request's budget; writes are exempt (see store.engine).
     time_statements(store.engine, security.limits.statement_timeout_ms, STATEMENT_TIMEOUT)
     live = None

@@ -16,10 +16,12 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ..loader import MAX_FILE_BYTES
+from ..store.engine import DEFAULT_POOL_SIZE
 from .variables import (
     ALLOW_ANONYMOUS_WRITES,
     AUDIENCE,
     DATABASE_URL,
+    DB_POOL_SIZE,
     ISSUER,
     MAX_BODY_BYTES,
     MAX_COMPARE_PATHWAYS,
@@ -40,12 +42,13 @@ from .variables import (
 #: A count or size: a positive whole number, below a quadrillion (no setting means more).
 Count = Annotated[int, Field(ge=1, lt=10**15)]
 
-#: What a variable must be, by the kind of refusal pydantic reports.
+#: What a variable must be, by the kind of refusal pydantic reports (formatted with the refusal's bounds).
 _REQUIREMENTS: Final = {
     "bool_parsing": "1 or 0 (true or false)",
     "int_parsing": "a whole number",
     "greater_than_equal": "a positive whole number",
-    "less_than": "a whole number below 1,000,000,000,000,000",
+    "less_than": "a whole number below {lt:,}",
+    "less_than_equal": "a whole number no more than {le:,}",
 }
 
 
@@ -80,6 +83,8 @@ class Environment(BaseSettings):
     statement_timeout_ms: Count = Field(default=10_000, validation_alias=STATEMENT_TIMEOUT)
     max_compare_pathways: Count = Field(default=100, validation_alias=MAX_COMPARE_PATHWAYS)
     max_diff_actions: Count = Field(default=2_000, validation_alias=MAX_DIFF_ACTIONS)
+    #: Database connections one API process keeps (``store.engine`` says why this many).
+    db_pool_size: Annotated[int, Field(ge=1, le=1000)] = Field(default=DEFAULT_POOL_SIZE, validation_alias=DB_POOL_SIZE)
 
     @model_validator(mode="before")
     @classmethod
@@ -130,4 +135,4 @@ def _refusal(error: ErrorDetails) -> str:
     requirement = _REQUIREMENTS.get(error["type"])
     if requirement is None:
         return f"{name} cannot be {error['input']!r}: {error['msg']}"
-    return f"{name} must be {requirement}, not {error['input']!r}"
+    return f"{name} must be {requirement.format(**error.get('ctx', {}))}, not {error['input']!r}"

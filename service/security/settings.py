@@ -73,6 +73,8 @@ class RequestLimits:
     compare_pathways: int = _DEFAULTS.max_compare_pathways
     #: Actions (at any depth) in each resource ``$diff`` compares.
     diff_actions: int = _DEFAULTS.max_diff_actions
+    #: Database connections one process keeps; a request waits up to ``store.engine.POOL_TIMEOUT`` for one.
+    database_connections: int = _DEFAULTS.db_pool_size
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "RequestLimits":
@@ -87,7 +89,8 @@ class RequestLimits:
                    form_bytes=environment.max_form_bytes,
                    statement_timeout_ms=environment.statement_timeout_ms,
                    compare_pathways=environment.max_compare_pathways,
-                   diff_actions=environment.max_diff_actions)
+                   diff_actions=environment.max_diff_actions,
+                   database_connections=environment.db_pool_size)
 
 
 @dataclass(frozen=True)

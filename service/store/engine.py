@@ -5,10 +5,11 @@ SQLite runs in WAL mode (readers never wait for the writer) and opens write tran
 ``postgresql://`` URL is read as ``postgresql+psycopg://``. Migrations on PostgreSQL hold an
 advisory lock, so several server processes starting at once migrate one at a time.
 
-Connections are pooled: each process keeps at most ``HARMONISE_DB_POOL_SIZE`` (default
-``DEFAULT_POOL_SIZE``) open and never opens more, so a thread that finds them all in use waits
-for one to come back (up to ``POOL_TIMEOUT`` seconds) instead of opening and closing a
-connection of its own per request (a PostgreSQL connection takes milliseconds to start).
+Connections are pooled: each process keeps at most ``pool`` (``make_engine``; the API's is
+``HARMONISE_DB_POOL_SIZE``, read with the other settings) open and never opens more, so a thread
+that finds them all in use waits for one to come back (up to ``POOL_TIMEOUT`` seconds) instead of
+opening and closing a connection of its own per request (a PostgreSQL connection takes
+milliseconds to start).
 
 A PostgreSQL connection is checked when taken from the pool without a round trip to the server
 (``_check_on_checkout``): a server that goes away (a restart or shutdown, ``pg_terminate_backend``,
@@ -37,7 +38,6 @@ statement_timeout = 0``, which ends with it.
 """
 
 import math
-import os
 import select
 import sqlite3
 import time
@@ -57,25 +57,11 @@ MIGRATIONS: Final = Path(__file__).with_name("migrations")
 MIGRATION_LOCK: Final = 0x6861726D6F6E6973
 #: Execution option that makes a SQLite transaction take the write lock at BEGIN.
 IMMEDIATE: Final = "harmonise_immediate"
-#: The environment variable that sets how many database connections one process keeps.
-POOL_SIZE_VARIABLE: Final = "HARMONISE_DB_POOL_SIZE"
 #: Enough for the requests one process can usefully run at once on a few cores; FastAPI's thread
-#: pool (40 threads) queues for them rather than opening more.
+#: pool (40 threads) queues for them rather than opening more. The default of HARMONISE_DB_POOL_SIZE.
 DEFAULT_POOL_SIZE: Final = 10
 #: Seconds a thread waits for a pooled connection before the request fails.
 POOL_TIMEOUT: Final = 30
-
-
-def pool_size(value: int | str | None = None) -> int:
-    """The pool size: ``value``, else ``HARMONISE_DB_POOL_SIZE``, else the default; ValueError if not 1-1000."""
-    chosen = value if value is not None else os.environ.get(POOL_SIZE_VARIABLE) or DEFAULT_POOL_SIZE
-    try:
-        size = int(chosen)
-    except ValueError:
-        raise ValueError(f"{POOL_SIZE_VARIABLE} must be a whole number of connections, not '{chosen}'") from None
-    if not 1 <= size <= 1000:
-        raise ValueError(f"{POOL_SIZE_VARIABLE} must be between 1 and 1000, not {size}")
-    return size
 
 
 def _sqlite_events(engine: Engine) -> None:
@@ -214,13 +200,13 @@ def _postgresql_cancelled(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) == QUERY_CANCELED
 
 
-def make_engine(url: str, pool: int | None = None, statement_timeout_ms: int | None = None) -> Engine:
-    """An engine for a ``sqlite:///file`` or ``postgresql+psycopg://`` URL, keeping ``pool`` connections
-    (default: ``pool_size()``), and cancelling reads after ``statement_timeout_ms`` (``time_statements``)."""
+def make_engine(url: str, pool: int = DEFAULT_POOL_SIZE, statement_timeout_ms: int | None = None) -> Engine:
+    """An engine for a ``sqlite:///file`` or ``postgresql+psycopg://`` URL, keeping ``pool`` connections,
+    and cancelling reads after ``statement_timeout_ms`` (``time_statements``)."""
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    pooling: dict[str, Any] = {"pool_size": pool_size(pool), "max_overflow": 0, "pool_timeout": POOL_TIMEOUT}
+    pooling: dict[str, Any] = {"pool_size": pool, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             pooling = {}  # one in-memory database per connection: SQLAlchemy's own pool for it

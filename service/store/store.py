@@ -31,7 +31,7 @@ from . import sql
 from .audit import AUDIT_TYPE, Activity, Agent, local_admin, provenance
 from .content import fingerprint, stamp, to_text
 from .dates import parse_timestamp, timestamp
-from .engine import IMMEDIATE, make_engine, migrate, reading
+from .engine import DEFAULT_POOL_SIZE, IMMEDIATE, make_engine, migrate, reading
 from .errors import Gone, NotFound, PreconditionFailed, WriteConflict
 from .indexing import index_rows
 from .query import SearchQuery
@@ -506,9 +506,9 @@ class Store:
         self._totals = Totals()
 
     @classmethod
-    def open(cls, url: str, operator: Agent | None = LOCAL_ADMIN) -> "Store":
-        """Connect to the database at ``url`` and bring its schema up to date."""
-        engine = make_engine(url)
+    def open(cls, url: str, operator: Agent | None = LOCAL_ADMIN, pool: int = DEFAULT_POOL_SIZE) -> "Store":
+        """Connect to the database at ``url``, keeping ``pool`` connections, and bring its schema up to date."""
+        engine = make_engine(url, pool)
         migrate(engine)
         return cls(engine, operator)
 
