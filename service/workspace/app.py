@@ -36,9 +36,9 @@ from ..store import accounts as account_store
 from ..store.accounts import Account
 from ..store.audit import Agent
 from ..variation.report import Classification
-from . import review
+from . import history_pages, review
+from .door import Door
 from .guideline_pages import guideline_view
-from .history_pages import add_history_routes
 from .sessions import Session, Sessions, csrf_matches, new_session
 from .sign_in_limits import MAX_ATTEMPTS_PER_ADDRESS, client_address, refused_until
 from .uploads import PendingUploads
@@ -223,10 +223,11 @@ def create_workspace_app(store: Store, security: SecuritySettings,
         sessions.save(request, response, new_session())
         return response
 
-    # --- reviewing variation: topics' matrices and the register (workspace.review) ---------------
+    # --- blocks of pages of their own: reviewing variation (review), a topic's history (history_pages)
 
-    app.include_router(review.router(review.Door(sessions.read, person_of, posted, render, network_lead_only,
-                                                 Refused), store, today))
+    door = Door(sessions.read, person_of, posted, render, network_lead_only, Refused)
+    app.include_router(review.router(door, store, today))
+    app.include_router(history_pages.router(door, store))
 
     # --- pages ---------------------------------------------------------------------------------
 
@@ -405,8 +406,5 @@ def create_workspace_app(store: Store, security: SecuritySettings,
             return render(request, session, "pathways.html", person=person, topics=_topics(), errors=[],
                           result=None, discarded=True)
         return await _store_workbook(request, session, person, pending.rows)
-
-    # --- history (a module of its own: history_pages) ------------------------------------------
-    add_history_routes(app, store, sessions, person_of, render)
 
     return app

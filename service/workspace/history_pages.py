@@ -2,18 +2,17 @@
 
 The rows are ``application.history.topic_history``, read from the audit trail; this module only words
 them and links each to the workspace page that shows the resource now (a guideline's page, or the
-topic's page for a pathway or a register entry), where there is one. Its routes are added to the
-workspace app by ``add_history_routes``, in a module of their own.
+topic's page for a pathway or a register entry), where there is one. Its route is a block of its
+own (``router``), handed what every workspace page shares (``door.Door``).
 
 Private to ``service.workspace``: only its own modules import this one.
 """
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
@@ -21,7 +20,7 @@ from .. import conventions as c
 from .. import terminology
 from ..application.history import Change, Kind, topic_history
 from ..store import Store
-from .sessions import Session, Sessions
+from .door import Door
 
 
 @dataclass(frozen=True)
@@ -66,15 +65,16 @@ def history_rows(store: Store, topic: str) -> list[HistoryRow]:
     return [history_row(change, topic) for change in topic_history(store, topic)]
 
 
-def add_history_routes(app: FastAPI, store: Store, sessions: Sessions,
-                       person_of: Callable[[Request, Session], Any],
-                       render: Callable[..., HTMLResponse]) -> None:
+def router(door: Door[Any], store: Store) -> APIRouter:
     """``GET /topics/{topic}/history``, for every signed-in person (the audit trail is network-wide reading)."""
+    routes = APIRouter()
 
-    @app.get("/topics/{topic}/history", response_class=HTMLResponse)
+    @routes.get("/topics/{topic}/history", response_class=HTMLResponse)
     async def topic_history_page(request: Request, topic: str) -> Response:
-        session = sessions.read(request)
-        person = person_of(request, session)
+        session = door.session(request)
+        person = door.person(request, session)
         rows = await asyncio.to_thread(history_rows, store, topic)
-        return render(request, session, "history.html", person=person, topic=topic,
-                      title=terminology.topics().display(topic), rows=rows)
+        return door.render(request, session, "history.html", person=person, topic=topic,
+                           title=terminology.topics().display(topic), rows=rows)
+
+    return routes

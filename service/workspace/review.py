@@ -6,16 +6,16 @@ prints (``application.comparing``); a decision is the register use case the comm
 signed-in person. Only network leads decide; a trust's pathway lead sees the matrix and the register
 read-only, and a forged POST is refused by the role check and again by the store's permit.
 
-These routes are a block of their own (``router``), handed what every workspace page shares (``Door``)
-so that sign-in and the sessions stay in ``workspace.app``.
+These routes are a block of their own (``router``), handed what every workspace page shares
+(``door.Door``) so that sign-in and the sessions stay in ``workspace.app``.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -26,14 +26,12 @@ from .. import conventions as c
 from .. import terminology
 from ..application import StoreSource, decisions
 from ..application.comparing import compare
-from ..fhirformat import JsonDict
 from ..register import Dimension, RegisterEntry
 from ..security import policy
 from ..site import matrix, words
 from ..store import Store
-from ..store.audit import Agent
 from ..variation.report import Classification, Difference, TopicReport
-from .sessions import Session
+from .door import Door
 
 #: An entry whose review date falls within this many days is listed first on the register page, with the expired.
 SOON_DAYS: Final = 30
@@ -43,36 +41,6 @@ DEFAULT_REVIEW: Final = timedelta(days=365)
 #: by the workspace itself: with it a recorded cell replaces only that cell; without it (or without JavaScript)
 #: the forms post and the whole page comes back.
 HTMX: Final = Path(__file__).resolve().parents[2] / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
-
-
-class Actor(Protocol):
-    """The signed-in person, as these pages need them (``workspace.app.Person``)."""
-
-    @property
-    def network_lead(self) -> bool: ...
-
-    @property
-    def agent(self) -> Agent: ...
-
-    def permit(self, resource_type: str, current: JsonDict | None, proposed: JsonDict | None) -> None: ...
-
-
-P = TypeVar("P", bound=Actor)
-
-
-@dataclass(frozen=True)
-class Door(Generic[P]):
-    """What every workspace page shares, from ``create_workspace_app``: the session, the person, the checked form."""
-
-    session: Callable[[Request], Session]
-    person: Callable[[Request, Session], P]
-    #: The form once its CSRF token is the session's (refused before anything is read otherwise).
-    posted: Callable[[Request, Session], Awaitable[FormData]]
-    render: Callable[..., HTMLResponse]
-    #: Refuses (403) unless the person is a network lead; the words say what they tried to do.
-    lead_only: Callable[[P, str], None]
-    #: The exception for a refusal in words, with its status.
-    refused: Callable[[str, int], Exception]
 
 
 @dataclass(frozen=True)
