@@ -15,6 +15,7 @@ from starlette.requests import Request
 import service.api
 from service.api.outcomes import FhirError
 from service.api.parameters import (
+    ApplyParameters,
     ApproveParameters,
     CompareParameters,
     DraftParameters,
@@ -44,7 +45,7 @@ PUBLISHED: Final = {
 }
 
 #: Operations whose routes (in conformance.py and monitoring.py) still read their parameters themselves.
-READ_BY_HAND: Final = frozenset({"apply", "package", "signals"})
+READ_BY_HAND: Final = frozenset({"package", "signals"})
 
 
 def _own_operations() -> dict[str, Operation]:
@@ -166,6 +167,15 @@ def _refused(model: type[OperationParameters], operation: str, pairs: list[tuple
     (ApproveParameters, "approve", [("approvalDate", "2026-11"), ("artifactAssessmentSummary", 3)],
      [("invalid", "approvalDate '2026-11' is not a date like 2026-11-22"),
       ("invalid", "artifactAssessmentSummary '3' is not markdown text")]),
+    (ApplyParameters, "apply", [("subject", "")],
+     [("required", "$apply needs the parameter 'subject': The Patient, as a reference (Patient/[id])."),
+      ("required", "$apply needs the parameter 'indexDate': The date of the index event (for example the day of "
+                   "surgery), YYYY-MM-DD: every step is counted from it. A Harmonise parameter.")]),
+    (ApplyParameters, "apply", [("subject", "Patient/1"), ("subject", "Patient/2"), ("indexDate", "2026-01-10")],
+     [("invalid", "the parameter 'subject' may be given once")]),
+    (ApplyParameters, "apply", [("subject", {"reference": "Patient/1"}), ("indexDate", "10/01/2026")],
+     [("invalid", """subject '{"reference": "Patient/1"}' is not a string"""),
+      ("invalid", "indexDate '10/01/2026' is not a date like 2026-11-22")]),
 ])
 def test_bad_parameters_are_named_with_the_value_sent(model: type[OperationParameters], operation: str,
                                                       pairs: list[tuple[str, Any]],
