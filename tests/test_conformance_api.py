@@ -126,6 +126,12 @@ def test_package_a_guideline(client: httpx.Client, guideline: str) -> None:
     found = [(e["resource"]["resourceType"], e["resource"]["id"]) for e in bundle["entry"]]
     assert found[0] == ("PlanDefinition", guideline)
     assert ("StructureDefinition", "network-guideline") in found and ("CodeSystem", "care-role") in found
+    posted = client.post(f"PlanDefinition/{guideline}/$package", json={"resourceType": "Parameters"})
+    assert posted.status_code == 200 and posted.json()["entry"] == bundle["entry"]
+    not_parameters = client.post(f"PlanDefinition/{guideline}/$package", json={"resourceType": "Patient"})
+    assert not_parameters.status_code == 400
+    assert not_parameters.json()["issue"][0]["diagnostics"] == (
+        "send the operation's parameters as a Parameters resource")
 
 
 def test_the_smart_fhirclient_reads_searches_and_applies(server: ServerThread, guideline: str) -> None:

@@ -45,7 +45,7 @@ PUBLISHED: Final = {
 }
 
 #: Operations whose routes (in conformance.py and monitoring.py) still read their parameters themselves.
-READ_BY_HAND: Final = frozenset({"package", "signals"})
+READ_BY_HAND: Final = frozenset({"signals"})
 
 
 def _own_operations() -> dict[str, Operation]:

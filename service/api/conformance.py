@@ -25,7 +25,7 @@ from .formats import fhir_response
 from .headers import strict_handling
 from .outcomes import error, issue
 from .parameters import ApplyParameters, OperationInputs, one, operation_parameters
-from .registry import APPLY, Interaction, require, require_operation
+from .registry import APPLY, PACKAGE, Interaction, require, require_operation
 from .responses import PRESENTATION, query_parameters, resource_response
 from .search import FormDep, budget, form_fields
 from .subsetting import requested_subset
@@ -196,10 +196,10 @@ def apply_plan(resource_id: str, request: Request, store: StoreDep, parameters: 
 
 
 @router.api_route("/PlanDefinition/{resource_id}/$package", methods=["GET", "POST"],
-                  dependencies=[reads("PlanDefinition")])
+                  dependencies=[reads("PlanDefinition"), Depends(OperationInputs(PACKAGE))])
 def package_plan(resource_id: str, request: Request, store: StoreDep) -> Response:
     """A Bundle of the PlanDefinition and everything it depends on (CRMI $package)."""
-    require_operation("PlanDefinition", "package", instance=True)
+    require_operation("PlanDefinition", PACKAGE.name, instance=True)
     plan = _plan(store, resource_id)
     base = bundles.base_url(request)
     entries = [{"fullUrl": f"{base}/PlanDefinition/{plan['id']}", "resource": plan}]
