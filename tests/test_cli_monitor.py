@@ -83,4 +83,6 @@ def test_signals_over_the_api_are_detected_issues(loaded: str) -> None:
         assert [(i["identifiedDateTime"], i["code"]["coding"][0]["code"]) for i in issues] == PLANTED
         special = issues[4]
         assert special["severity"] == "high" and special["author"]["identifier"]["value"] == "RP5"
-        assert http.get("$signals", params={"as-of": "someday"}).status_code == 400
+        refused = http.get("$signals", params={"as-of": "someday"})
+        assert refused.status_code == 400
+        assert refused.json()["issue"][0]["diagnostics"] == "as-of 'someday' is not a date like 2026-11-22"

@@ -106,9 +106,16 @@ def test_apply_the_guideline_through_the_api(client: httpx.Client, guideline: st
 def test_apply_refuses_what_it_cannot_use(client: httpx.Client, guideline: str) -> None:
     no_date = client.get(f"PlanDefinition/{guideline}/$apply", params={"subject": "Patient/example"})
     assert no_date.status_code == 400 and "indexDate" in no_date.text
+    assert [issue["code"] for issue in no_date.json()["issue"]] == ["required"]
     not_patient = client.get(f"PlanDefinition/{guideline}/$apply",
                              params={"subject": "Group/1", "indexDate": "2026-01-10"})
     assert not_patient.status_code == 400
+    assert not_patient.json()["issue"][0]["diagnostics"] == (
+        "the subject must be a Patient reference (Patient/[id]), not 'Group/1'")
+    nothing = client.post(f"PlanDefinition/{guideline}/$apply", json={"resourceType": "Parameters"})
+    assert nothing.status_code == 400
+    assert [issue["diagnostics"].split(":")[0] for issue in nothing.json()["issue"]] == [
+        "$apply needs the parameter 'subject'", "$apply needs the parameter 'indexDate'"]
     assert client.get("PlanDefinition/never-stored/$apply",
                       params={"subject": "Patient/1", "indexDate": "2026-01-10"}).status_code == 404
 
@@ -119,6 +126,12 @@ def test_package_a_guideline(client: httpx.Client, guideline: str) -> None:
     found = [(e["resource"]["resourceType"], e["resource"]["id"]) for e in bundle["entry"]]
     assert found[0] == ("PlanDefinition", guideline)
     assert ("StructureDefinition", "network-guideline") in found and ("CodeSystem", "care-role") in found
+    posted = client.post(f"PlanDefinition/{guideline}/$package", json={"resourceType": "Parameters"})
+    assert posted.status_code == 200 and posted.json()["entry"] == bundle["entry"]
+    not_parameters = client.post(f"PlanDefinition/{guideline}/$package", json={"resourceType": "Patient"})
+    assert not_parameters.status_code == 400
+    assert not_parameters.json()["issue"][0]["diagnostics"] == (
+        "send the operation's parameters as a Parameters resource")
 
 
 def test_the_smart_fhirclient_reads_searches_and_applies(server: ServerThread, guideline: str) -> None:

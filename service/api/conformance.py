@@ -7,9 +7,9 @@ and ``$package`` read the stored PlanDefinition.
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from .. import apply as applying
@@ -24,8 +24,8 @@ from .dependencies import BodyDep, StoreDep
 from .formats import fhir_response
 from .headers import strict_handling
 from .outcomes import error, issue
-from .parameters import one, operation_parameters
-from .registry import Interaction, require, require_operation
+from .parameters import ApplyParameters, OperationInputs, one, operation_parameters
+from .registry import APPLY, PACKAGE, Interaction, require, require_operation
 from .responses import PRESENTATION, query_parameters, resource_response
 from .search import FormDep, budget, form_fields
 from .subsetting import requested_subset
@@ -179,26 +179,27 @@ def _plan(store: Any, resource_id: str) -> JsonDict:
     return stored.existing()
 
 
+ApplyInputs = Annotated[ApplyParameters, Depends(OperationInputs(APPLY))]
+
+
 @router.api_route("/PlanDefinition/{resource_id}/$apply", methods=["GET", "POST"],
                   dependencies=[reads("PlanDefinition")])
-def apply_plan(resource_id: str, request: Request, store: StoreDep, body: BodyDep) -> Response:
+def apply_plan(resource_id: str, request: Request, store: StoreDep, parameters: ApplyInputs) -> Response:
     """The pathway or guideline as a CarePlan for one patient, dated from ``indexDate``."""
-    require_operation("PlanDefinition", "apply", instance=True)
-    pairs = operation_parameters(request, body)
+    require_operation("PlanDefinition", APPLY.name, instance=True)
     try:
-        subject = applying.patient_reference([str(value) for key, value in pairs if key == "subject"])
-        index = applying.index_date(one(pairs, "indexDate"))
-        plan = applying.apply(_plan(store, resource_id), subject, index)
+        subject = applying.patient_reference([parameters.subject])
+        plan = applying.apply(_plan(store, resource_id), subject, parameters.index_date)
     except applying.ApplyError as exc:
         raise error(400, "invalid", str(exc)) from None
     return fhir_response(request, plan)
 
 
 @router.api_route("/PlanDefinition/{resource_id}/$package", methods=["GET", "POST"],
-                  dependencies=[reads("PlanDefinition")])
+                  dependencies=[reads("PlanDefinition"), Depends(OperationInputs(PACKAGE))])
 def package_plan(resource_id: str, request: Request, store: StoreDep) -> Response:
     """A Bundle of the PlanDefinition and everything it depends on (CRMI $package)."""
-    require_operation("PlanDefinition", "package", instance=True)
+    require_operation("PlanDefinition", PACKAGE.name, instance=True)
     plan = _plan(store, resource_id)
     base = bundles.base_url(request)
     entries = [{"fullUrl": f"{base}/PlanDefinition/{plan['id']}", "resource": plan}]

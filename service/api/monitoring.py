@@ -5,9 +5,9 @@ imported MeasureReports), never stored, so they cannot go stale.
 """
 
 import hashlib
-from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from .. import application
@@ -18,7 +18,7 @@ from ..monitoring.signals import Signal, SignalKind
 from .auth import reads
 from .dependencies import StoreDep
 from .formats import fhir_response
-from .outcomes import error
+from .parameters import OperationInputs, SignalsParameters
 from .registry import SIGNALS, require_system_operation
 
 #: $signals reads every pathway version, the MeasureReports and the Measures.
@@ -59,15 +59,13 @@ def detected_issue(signal: Signal) -> JsonDict:
     return issue
 
 
+SignalsInputs = Annotated[SignalsParameters, Depends(OperationInputs(SIGNALS))]
+
+
 @router.get("/$signals")
-def signals(request: Request, store: StoreDep) -> Response:
+def signals(request: Request, store: StoreDep, parameters: SignalsInputs) -> Response:
     require_system_operation(SIGNALS.name)
-    as_of = request.query_params.get("as-of")
-    try:
-        today = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError:
-        raise error(400, "invalid", f"as-of '{as_of}' is not a date like 2026-11-22") from None
-    found = application.watch(StoreSource(store), today).monitoring
+    found = application.watch(StoreSource(store), parameters.as_of).monitoring
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
