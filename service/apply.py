@@ -62,17 +62,6 @@ def dated(index: date, occurrence: Occurrence) -> Dated:
                  index + timedelta(days=_whole_days(occurrence.latest)), occurrence.day)
 
 
-def index_date(text: str | None) -> date:
-    if not text:
-        raise ApplyError("indexDate (the date of the index event, YYYY-MM-DD) is required")
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
-        raise ApplyError(f"indexDate must be a full date (YYYY-MM-DD), not '{text}'")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ApplyError(f"indexDate '{text}' is not a date") from None
-
-
 def patient_reference(subjects: list[str]) -> str:
     if len(subjects) != 1:
         raise ApplyError(f"give exactly one subject (a Patient reference such as Patient/123), not {len(subjects)}")

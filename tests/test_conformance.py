@@ -14,7 +14,7 @@ from fhir.resources.R4B.structuredefinition import StructureDefinition
 
 from service import conventions as c
 from service import fhirformat, loader, rules, terminology
-from service.apply import ApplyError, apply, index_date, patient_reference
+from service.apply import ApplyError, apply, patient_reference
 from service.conformance import catalogue, definitions
 from service.conformance.package import dependencies, write_package
 from service.register import Dimension
@@ -290,12 +290,6 @@ def test_a_step_that_needs_the_patient_has_no_date_and_says_why() -> None:
     (action,) = _actions(plan).values()
     assert not any(key.startswith("timing") for key in action)
     assert action["description"].startswith("No date: ")
-
-
-@pytest.mark.parametrize("text", ["", "2026-01", "10/01/2026", "2026-02-30"])
-def test_index_date_must_be_a_full_date(text: str) -> None:
-    with pytest.raises(ApplyError):
-        index_date(text)
 
 
 @pytest.mark.parametrize("subjects", [[], ["Practitioner/1"], ["Patient/1", "Patient/2"], ["1"]])
