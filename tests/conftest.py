@@ -4,8 +4,10 @@ The external examples (published by others, with their sources) are not part of 
 they are read from ``../shared/fixtures`` beside the clone, or from ``HARMONISE_FIXTURES``.
 
 The store and server fixtures (``database_url``, ``server``, ``client``) are in ``tests/stores.py``,
-given to every test module by ``pytest_plugins`` below: name one as a test's parameter, import
-nothing. A module whose tests need no database, no server process and no browser says so with
+the browser's (``context``, ``visit``) in ``tests/browsers.py`` and the workspace's (``network``,
+``https``, ``workspace_with_draft``) in ``tests/workspaces.py``, given to every test module by
+``pytest_plugins`` below: name one as a test's parameter, import nothing (a helper function is
+imported as usual). A module whose tests need no database, no server process and no browser says so with
 ``pytestmark = pytest.mark.fast``; ``make test-fast`` runs only those (CONTRIBUTING.md).
 """
 
@@ -25,10 +27,11 @@ EXTERNAL_INVALID = SHARED_FIXTURES / "external-invalid"
 PATHWAYS = REPOSITORY / "pathways"
 GUIDELINES = REPOSITORY / "guidelines"
 
-pytest_plugins = ["tests.stores"]
+pytest_plugins = ["tests.stores", "tests.browsers", "tests.workspaces"]
 
-#: Fixtures that start a database or a server: a test marked fast must use none of them.
-SLOW_FIXTURES = frozenset({"database_url", "server", "client"})
+#: Fixtures that start a database, a server or a browser: a test marked fast must use none of them.
+SLOW_FIXTURES = frozenset({"database_url", "server", "client", "network", "https", "context", "visit",
+                           "workspace_with_draft"})
 
 EXTERNAL_FILES = sorted(EXTERNAL.glob("*/*.json")) + sorted(EXTERNAL.glob("*/*.xml"))
 EXTERNAL_INVALID_FILES = sorted(EXTERNAL_INVALID.glob("*.xml"))

@@ -9,32 +9,17 @@ blocked). Screenshots are kept in ``test-artifacts/``.
 """
 
 import functools
-import os
-import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
+from playwright.sync_api import Page
 
-from .conftest import REPOSITORY
+from .browsers import ARTIFACTS, Visit, is_local
 from .site_build import built_site
-
-CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPOSITORY / "test-artifacts"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-
-def _is_local(url: str) -> bool:
-    parsed = urlparse(url)
-    return parsed.scheme in ("file", "data", "blob", "about") or parsed.hostname in LOCAL_HOSTS
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -54,55 +39,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join()
 
 
-@pytest.fixture(scope="module")
-def context() -> Iterator[BrowserContext]:
-    if not CHROMIUM.is_file():
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-
-        def stay_local(route: Route) -> None:
-            # Never let a request leave the machine, even in a test that is about to fail.
-            route.continue_() if _is_local(route.request.url) else route.abort()
-
-        context.route("**/*", stay_local)
-        yield context
-        context.close()
-        browser.close()
-
-
-@dataclass
-class Visit:
-    """A browser tab that records every request it makes and every script error."""
-
-    page: Page
-    requests: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def open(self, url: str, screenshot: str | None = None) -> None:
-        self.page.goto(url)
-        self.page.wait_for_load_state("networkidle")
-        if screenshot:
-            self.page.screenshot(path=str(ARTIFACTS / f"{screenshot}.png"), full_page=True)
-
-
-@pytest.fixture
-def visit(context: BrowserContext) -> Iterator[Visit]:
-    page = context.new_page()
-    recorded = Visit(page)
-    page.on("request", lambda request: recorded.requests.append(request.url))
-    page.on("pageerror", lambda exc: recorded.errors.append(str(exc)))
-    yield recorded
-    page.close()
-    assert [u for u in recorded.requests if not _is_local(u)] == [], "a request left the machine"
-    assert recorded.errors == []
-
-
 def search(page: Page, word: str) -> None:
     """Type into the search box as a person would (Material searches on key presses)."""
     page.locator("input.md-search__input").click()
@@ -115,7 +51,7 @@ def test_home_page_renders_with_the_banner_and_the_network_tabs(visit: Visit, se
     assert page.locator(".hm-announce").is_visible()
     assert "Illustrative content" in page.locator(".hm-announce").inner_text()
     assert page.locator(".md-tabs__link", has_text="Paediatrics").is_visible()
-    assert visit.requests and all(_is_local(url) for url in visit.requests)
+    assert visit.requests and all(is_local(url) for url in visit.requests)
 
 
 def test_guideline_page_renders_the_timeline_and_the_tables(visit: Visit, server: str) -> None:

@@ -13,9 +13,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
+from .browsers import Visit
 from .stores import ServerThread
-from .test_site_browser import ARTIFACTS, Visit, context, visit  # noqa: F401  (the browser fixtures)
-from .test_workspace import PASSWORD, TOPIC, sample_network
+from .workspaces import PASSWORD, TOPIC, sample_network
 
 PAGES: Final = ("", f"topics/{TOPIC}", f"topics/{TOPIC}/history", "register", "guidelines", "pathways")
 

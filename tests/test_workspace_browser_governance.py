@@ -5,42 +5,21 @@ that is read back, and releases it; a pathway lead uploads a workbook, sees how 
 screenshots of each are kept in ``test-artifacts/``."""
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from service.application.loading import store_files
 from service.application.spreadsheets import template
 from service.spreadsheet import read_workbook
 from service.store import Store
 
-from .conftest import GUIDELINES, PATHWAYS
-from .stores import ServerThread
-from .test_site_browser import ARTIFACTS, Visit, context, visit  # noqa: F401  (the browser fixtures)
-from .test_workspace import PASSWORD, TOPIC, cli
+from .browsers import ARTIFACTS, Visit
 from .test_workspace_browser import serious_violations, sign_in
-from .test_workspace_governance import make_draft
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
-    """The service on a SQLite store of the sample network with a draft guideline, a network lead and RP5's lead."""
-    url = f"sqlite:///{Path(tmp_path_factory.mktemp('governance')) / 'harmonise.db'}"
-    loading = Store.open(url)
-    store_files(loading, [PATHWAYS, GUIDELINES])
-    loading.close()
-    draft = make_draft(url)
-    for name, role in (("lead", ["--network-lead"]), ("rp5", ["--trust", "RP5"])):
-        assert cli("user", "add", name, *role, "--password-stdin", "--database", url, stdin=PASSWORD + "\n")[0] == 0
-    with ServerThread(url) as server:
-        yield f"http://127.0.0.1:{server.port}/workspace/", url, draft
+from .workspaces import TOPIC, cli
 
 
 def test_a_network_lead_sees_the_changes_approves_with_a_comment_and_releases(
-        visit: Visit, workspace: tuple[str, str, str]) -> None:
-    base, url, draft = workspace
+        visit: Visit, workspace_with_draft: tuple[str, str, str]) -> None:
+    base, url, draft = workspace_with_draft
     page = visit.page
     page.context.clear_cookies()
     sign_in(page, base, "lead")
@@ -66,8 +45,8 @@ def test_a_network_lead_sees_the_changes_approves_with_a_comment_and_releases(
 
 
 def test_a_pathway_lead_uploads_sees_the_comparison_and_submits(
-        visit: Visit, workspace: tuple[str, str, str], tmp_path: Path) -> None:
-    base, url, _draft = workspace
+        visit: Visit, workspace_with_draft: tuple[str, str, str], tmp_path: Path) -> None:
+    base, url, _draft = workspace_with_draft
     page = visit.page
     page.context.clear_cookies()
     sign_in(page, base, "rp5")

@@ -14,12 +14,12 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
+from .browsers import ARTIFACTS, Visit
 from .conftest import GUIDELINES, PATHWAYS
 from .stores import serve_process
-from .test_site_browser import ARTIFACTS, Visit, context, visit  # noqa: F401  (the browser fixtures)
 from .test_store_is_the_record import wait_for_site
-from .test_workspace import TOPIC, cli, sample_network
 from .test_workspace_browser import serious_violations, sign_in
+from .workspaces import TOPIC, cli, sample_network
 
 RATIONALE: Final = "Illustrative: the sleep clinic sees these children by telephone, later (browser test)."
 SITE_PAGE: Final = f"/variation/{TOPIC}.html"
@@ -41,7 +41,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
 
 
 @pytest.fixture
-def without_javascript(context: BrowserContext) -> Iterator[Page]:  # noqa: F811  (the browser fixture)
+def without_javascript(context: BrowserContext) -> Iterator[Page]:
     """A tab of the same browser with JavaScript off (its own context: no cookies shared)."""
     assert context.browser is not None
     plain = context.browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)

@@ -16,10 +16,9 @@ from playwright.sync_api import Page
 from service.application.spreadsheets import template
 from service.store import Store
 
-from .test_site_browser import ARTIFACTS, Visit, context, visit  # noqa: F401  (the browser fixtures)
-from .test_workspace import TOPIC, cli
+from .browsers import ARTIFACTS, Visit
 from .test_workspace_browser import serious_violations, sign_in
-from .test_workspace_browser_governance import workspace  # noqa: F401  (the fixture: its own store here)
+from .workspaces import TOPIC, cli
 
 #: Builds a form the page does not offer and lets the browser post it, as a forger with the page open would.
 _FORGE = """([action, fields]) => {
@@ -70,8 +69,8 @@ def warranted_fields(token: str | None) -> dict[str, str]:
 
 
 def test_a_trusts_pathway_lead_cannot_reach_another_trusts_pathway_nor_a_network_leads_action(
-        visit: Visit, workspace: tuple[str, str, str], tmp_path: Path) -> None:
-    base, url, draft = workspace
+        visit: Visit, workspace_with_draft: tuple[str, str, str], tmp_path: Path) -> None:
+    base, url, draft = workspace_with_draft
     before = stored(url)
     page = visit.page
     page.context.clear_cookies()
@@ -129,8 +128,8 @@ def test_a_trusts_pathway_lead_cannot_reach_another_trusts_pathway_nor_a_network
 
 
 def test_the_history_page_lists_the_changes_and_has_no_serious_violation(
-        visit: Visit, workspace: tuple[str, str, str]) -> None:
-    base, _url, draft = workspace
+        visit: Visit, workspace_with_draft: tuple[str, str, str]) -> None:
+    base, _url, draft = workspace_with_draft
     page = visit.page
     page.context.clear_cookies()
     sign_in(page, base, "lead")

@@ -13,23 +13,7 @@ from service.application.spreadsheets import template
 from service.spreadsheet import read_workbook
 from service.store import Store
 
-from .test_workspace import TOPIC, cli, csrf, https, network, sign_in  # noqa: F401  (the fixtures)
-
-GUIDELINE = "guideline-tonsillectomy-follow-up"
-
-
-def make_draft(url: str) -> str:
-    """A draft 1.1.0 of the tonsillectomy guideline without its discharge step; its id."""
-    store = Store.open(url)
-    try:
-        with store.write() as writer:
-            draft = guidelines.draft(writer, GUIDELINE, "1.1.0", datetime.now(UTC).date())
-            content = draft.existing()
-            content["action"] = [a for a in content["action"] if a.get("id") != "discharge"]
-            writer.update(content, draft.resource_id)
-        return draft.resource_id
-    finally:
-        store.close()
+from .workspaces import GUIDELINE, TOPIC, cli, csrf, make_draft, sign_in
 
 
 def versions(url: str) -> int:

@@ -18,16 +18,8 @@ from service.store import Store
 from service.store.audit import Activity
 
 from .stores import bearer
-from .test_workspace import (  # noqa: F401  (the fixtures)
-    TOPIC,
-    cli,
-    csrf,
-    https,
-    network,
-    sign_in,
-    warranted_form,
-)
 from .test_workspace_governance import rp5_workbook
+from .workspaces import TOPIC, cli, csrf, sign_in, warranted_form
 
 TITLE = "Follow-up after tonsillectomy in children"
 RP5 = "Doncaster and Bassetlaw Teaching Hospitals NHS Foundation Trust (RP5)"

@@ -23,7 +23,7 @@ from service.workspace import create_workspace_app
 from service.workspace.review import SOON_DAYS
 
 from .stores import TEST_SECURITY
-from .test_workspace import TOPIC, cli, csrf, https, network, register_entries, sign_in  # noqa: F401  (fixtures)
+from .workspaces import TOPIC, cli, csrf, register_entries, sign_in
 
 #: The day the register page is read on: the sample register's review dates fall either side of it.
 DAY: Final = date(2026, 11, 22)

@@ -22,7 +22,7 @@ from service.workspace.app import LOCK_FOR, MAX_FAILURES
 from service.workspace.sign_in_limits import ADDRESS_WINDOW, MAX_ATTEMPTS_PER_ADDRESS
 
 from .stores import TEST_SECURITY, at_revision
-from .test_workspace import PASSWORD, network, sign_in  # noqa: F401  (the fixture)
+from .workspaces import sign_in
 
 NINE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PROXY = "10.0.0.1"
