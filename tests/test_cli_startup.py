@@ -7,6 +7,7 @@ what is imported, which does not depend on how busy the machine is.
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -51,3 +52,18 @@ def test_help_imports_nothing_heavy(command: str) -> None:
     assert answer["code"] in (0, None), done.stderr
     assert "Usage:" in answer["help"]
     assert answer["heavy"] == [], f"'harmonise {command} --help' imported {answer['heavy']}"
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("4", "4")])
+def test_a_command_runs_with_one_openblas_thread_unless_the_user_set_a_number(
+        given: str | None, expected: str) -> None:
+    """numpy's OpenBLAS reads OPENBLAS_NUM_THREADS as numpy is imported; the command sets it first."""
+    environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        environment["OPENBLAS_NUM_THREADS"] = given
+    program = ("import importlib, os, sys\ncli = importlib.import_module('service.cli.app')\n"
+               "cli.app = lambda: print(os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+               "cli.main()\nprint('numpy' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True,
+                           env=environment).stdout.split()
+    assert shown == [expected, "False"]  # set before anything imported numpy
