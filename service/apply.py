@@ -62,12 +62,11 @@ def dated(index: date, occurrence: Occurrence) -> Dated:
                  index + timedelta(days=_whole_days(occurrence.latest)), occurrence.day)
 
 
-def patient_reference(subjects: list[str]) -> str:
-    if len(subjects) != 1:
-        raise ApplyError(f"give exactly one subject (a Patient reference such as Patient/123), not {len(subjects)}")
-    if not _PATIENT.match(subjects[0]):
-        raise ApplyError(f"the subject must be a Patient reference (Patient/[id]), not '{subjects[0]}'")
-    return subjects[0]
+def patient_reference(subject: str) -> str:
+    """``subject`` if it is a Patient reference (that there is exactly one is the operation's parameters' to say)."""
+    if not _PATIENT.match(subject):
+        raise ApplyError(f"the subject must be a Patient reference (Patient/[id]), not '{subject}'")
+    return subject
 
 
 def _coding(system: str, code: str) -> JsonDict:

@@ -264,8 +264,8 @@ def test_upgrading_a_first_schema_database_keeps_its_content_and_fills_in_visibi
 
 def test_the_api_keeps_as_many_connections_as_the_setting_says(tmp_path: Path) -> None:
     """HARMONISE_DB_POOL_SIZE reaches the API's pool (a bad value is refused in tests/test_settings.py)."""
-    security = SecuritySettings.from_environment(f"sqlite:///{tmp_path / 'pool.db'}", {"HARMONISE_DB_POOL_SIZE": "4"})
-    app = create_app(f"sqlite:///{tmp_path / 'pool.db'}", security)
+    url = f"sqlite:///{tmp_path / 'pool.db'}"
+    app = create_app(url, SecuritySettings.from_environment(url, {"HARMONISE_DB_POOL_SIZE": "4"}))
     with TestClient(app) as client:
         assert client.get("/fhir/metadata").status_code == 200
         pool = app.state.store.engine.pool

@@ -188,7 +188,7 @@ def apply_plan(resource_id: str, request: Request, store: StoreDep, parameters: 
     """The pathway or guideline as a CarePlan for one patient, dated from ``indexDate``."""
     require_operation("PlanDefinition", APPLY.name, instance=True)
     try:
-        subject = applying.patient_reference([parameters.subject])
+        subject = applying.patient_reference(parameters.subject)
         plan = applying.apply(_plan(store, resource_id), subject, parameters.index_date)
     except applying.ApplyError as exc:
         raise error(400, "invalid", str(exc)) from None
